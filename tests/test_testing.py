@@ -356,3 +356,18 @@ def test_default_executor_shuts_down_without_a_virtual_timeout() -> None:
         await loop.shutdown_default_executor(timeout=1)
 
     assert run_on_virtual_loop(main()) == 0.0
+
+
+def test_anyio_run_on_virtual_time() -> None:
+    """anyio.run with VirtualTimeLoop or trio's MockClock runs a whole program on virtual time."""
+
+    async def main() -> list[tuple[float, str]]:
+        return await collect_timed(ScriptedSource.spaced(["tick", "tock"], 60))
+
+    on_asyncio = anyio.run(main, backend_options={"loop_factory": VirtualTimeLoop})
+    assert on_asyncio == [(0.0, "tick"), (60.0, "tock")]
+
+    trio_testing = pytest.importorskip("trio.testing", reason="trio is not installed")
+    clock = trio_testing.MockClock(autojump_threshold=0)
+    on_trio = anyio.run(main, backend="trio", backend_options={"clock": clock})
+    assert on_trio == [(0.0, "tick"), (60.0, "tock")]
