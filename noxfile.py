@@ -81,6 +81,16 @@ def tests_matrix(session: nox.Session) -> None:
 
 
 @nox.session
+def coverage(session: nox.Session) -> None:
+    """Fail unless the last ``tests`` run covered every line and branch of the package.
+
+    Run it after the tests: ``nox -s tests coverage``.
+    """
+    install(session, "coverage", project=False)
+    session.run("coverage", "report", "--fail-under=100")
+
+
+@nox.session
 def tests_asyncio_only(session: nox.Session) -> None:
     """Run the test suite without trio installed: the trio runs skip themselves."""
     install(session, "test", without="trio")
