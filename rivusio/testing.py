@@ -51,17 +51,18 @@ from __future__ import annotations
 import asyncio
 import math
 import selectors
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+    from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 
     from _typeshed import FileDescriptorLike
 
-__all__ = ("VirtualTimeLoop", "ScriptedSource", "collect_timed")
+__all__ = ("VirtualTimeLoop", "ScriptedSource", "collect_timed", "assert_no_leaked_tasks")
 
 T = TypeVar("T")
 """The type of the items a scripted source yields or a collection records."""
@@ -318,3 +319,34 @@ async def collect_timed(source: AsyncIterable[T]) -> list[tuple[float, T]]:
     """
     start = anyio.current_time()
     return [(anyio.current_time() - start, item) async for item in source]
+
+
+@contextmanager
+def assert_no_leaked_tasks() -> Iterator[None]:
+    """Check that a block of async code leaves no task running that it started.
+
+    Use it around the code under test, inside an async test::
+
+        async def test_break_cancels_every_stage():
+            with assert_no_leaked_tasks():
+                async for item in AsyncStream(source).through(pipe):
+                    break
+
+    On leaving the block normally, the tasks then running are compared with those running
+    when it was entered; any new one is a leak and fails the check. Nothing waits first:
+    rivusio finishes its teardown before an ``async with`` or ``async for`` over a stream
+    exits, so a task still running at that point is a bug, not a race. When the block raises,
+    its exception propagates unchanged and no check is made.
+
+    Raises:
+        AssertionError: If tasks started inside the block are still running; the message
+            names them.
+
+    .. versionadded:: 1.0
+    """
+    before = {task.id for task in anyio.get_running_tasks()}
+    yield
+    leaked = [task.name for task in anyio.get_running_tasks() if task.id not in before]
+    if leaked:
+        names = ", ".join(repr(name) for name in leaked)
+        raise AssertionError(f"tasks still running after the block: {names}")

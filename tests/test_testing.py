@@ -14,7 +14,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rivusio.testing import ScriptedSource, VirtualTimeLoop, collect_timed
+from rivusio.testing import (
+    ScriptedSource,
+    VirtualTimeLoop,
+    assert_no_leaked_tasks,
+    collect_timed,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -371,3 +376,48 @@ def test_anyio_run_on_virtual_time() -> None:
     clock = trio_testing.MockClock(autojump_threshold=0)
     on_trio = anyio.run(main, backend="trio", backend_options={"clock": clock})
     assert on_trio == [(0.0, "tick"), (60.0, "tock")]
+
+
+async def linger(scope: anyio.CancelScope) -> None:
+    """Sleep until ``scope`` is cancelled."""
+    with scope:
+        await anyio.sleep_forever()
+
+
+async def test_no_leaked_tasks_passes_when_every_task_finished() -> None:
+    """Tasks that a task group started and finished inside the block are not leaks."""
+    with assert_no_leaked_tasks():
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(anyio.sleep, 1)
+            tg.start_soon(anyio.sleep, 2)
+    assert anyio.current_time() == 2.0
+
+
+def start_lingering_task(backend_name: str, scope: anyio.CancelScope) -> None:
+    """Start a task outside any task group, the way a leak would, that runs until cancelled."""
+    if backend_name == "asyncio":
+        asyncio.get_running_loop().create_task(linger(scope))
+    else:
+        import trio  # only the trio run imports trio: it may be absent
+
+        trio.lowlevel.spawn_system_task(linger, scope)
+
+
+async def test_no_leaked_tasks_names_a_task_left_running(anyio_backend_name: str) -> None:
+    """A task started inside the block and still running at its end fails the check."""
+    scope = anyio.CancelScope()
+    with (
+        pytest.raises(AssertionError, match=r"^tasks still running after the block: '.+'$"),
+        assert_no_leaked_tasks(),
+    ):
+        start_lingering_task(anyio_backend_name, scope)
+    scope.cancel()
+    await anyio.wait_all_tasks_blocked()
+    with assert_no_leaked_tasks():
+        await anyio.sleep(1)
+
+
+async def test_no_leaked_tasks_lets_the_block_error_through() -> None:
+    """An exception from the block propagates unchanged, without a leak check."""
+    with pytest.raises(KeyError, match="boom"), assert_no_leaked_tasks():
+        raise KeyError("boom")
