@@ -162,12 +162,13 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         """Return the loop's virtual time in seconds: ``0.0`` when the loop was created."""
         return self._virtual_clock.now
 
-    # The signature is asyncio's own (3.12+), so the timeout parameter stays.
+    # The signature is asyncio's own (Python 3.12 and later), so the timeout parameter stays.
     async def shutdown_default_executor(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
         """Wait for the default executor's threads to finish, with no virtual-time limit.
 
-        :class:`asyncio.Runner` passes a timeout on Python 3.12 and later, which on a virtual
-        clock would expire at once while the threads are still joining; joining threads is
+        :class:`asyncio.Runner` passes a timeout, which Python 3.13 and later enforce with a
+        loop timer. On a virtual clock that timer would expire at once, while the threads are
+        still joining, and the loop would warn and stop waiting for them. Joining threads is
         real-time work, so the timeout is ignored.
 
         Args:

@@ -348,7 +348,7 @@ def test_thread_wakes_a_loop_with_no_timers() -> None:
 
 
 def test_default_executor_shuts_down_without_a_virtual_timeout() -> None:
-    """shutdown_default_executor(timeout) waits for the executor's threads in real time."""
+    """shutdown_default_executor(timeout) waits in real time for work still running."""
 
     def work() -> int:
         time.sleep(0.05)
@@ -357,8 +357,9 @@ def test_default_executor_shuts_down_without_a_virtual_timeout() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         assert isinstance(loop, VirtualTimeLoop)
-        assert await loop.run_in_executor(None, work) == 3
+        pending = loop.run_in_executor(None, work)
         await loop.shutdown_default_executor(timeout=1)
+        assert await pending == 3
 
     assert run_on_virtual_loop(main()) == 0.0
 
