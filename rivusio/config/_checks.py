@@ -49,7 +49,7 @@ def join(path: str, sub: str) -> str:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ``"; did you mean 'x'?"`` for a close match, else ``""``."""
-    close = difflib.get_close_matches(word, list(choices), n=1)
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.65)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -100,6 +100,14 @@ def is_real(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def is_finite(value: float) -> bool:
+    """Tell whether a number is finite as a float (an int too large for one is not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 # Converters run inside attrs' __init__ before the checks. They never raise: a value they
 # cannot convert is kept as given, and the field's check reports it.
 
@@ -128,7 +136,7 @@ def to_optional_seconds(value: float | timedelta | None) -> Any:
 
 def to_timedelta(value: timedelta | float) -> Any:
     """Turn float or int seconds into a timedelta; keep anything else as given."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and is_finite(value):
         try:
             return timedelta(seconds=value)
         except OverflowError:
@@ -198,12 +206,12 @@ def number(
     maximum: float | None = None,
     hint: str = "",
 ) -> Check:
-    """Check for a finite number within the given bounds."""
+    """Check for a finite number within the given bounds; ``hint`` follows a too-large one."""
 
     def check(value: Any, owner: type) -> Problems:
         if not is_real(value):
             return [("", f"must be a number {got(value)}")]
-        if not math.isfinite(value):
+        if not is_finite(value):
             return [("", f"must be finite {got(value)}")]
         if (
             (minimum is not None and value < minimum)
@@ -211,7 +219,9 @@ def number(
             or (maximum is not None and value > maximum)
         ):
             message = f"must be {_bounds(minimum, above, maximum)} {got(value)}"
-            return [("", f"{message}; {hint}" if hint else message)]
+            if hint and maximum is not None and value > maximum:
+                message += f"; {hint}"
+            return [("", message)]
         return []
 
     return Check(check)
@@ -230,7 +240,7 @@ def duration(*, positive: bool = False, optional: bool = False) -> Check:
                 else ("a number of seconds or a timedelta")
             )
             return [("", f"must be {kind} {got(value)}")]
-        if not math.isfinite(value):
+        if not is_finite(value):
             return [("", f"must be finite {got(value)}")]
         if positive and value <= 0:
             return [("", f"must be > 0 {got(value)}")]
@@ -249,7 +259,7 @@ def window() -> Check:
             if value < timedelta(0):
                 return [("", f"must be >= 0 {got(value)}")]
             return []
-        if is_real(value) and not math.isfinite(value):
+        if is_real(value) and not is_finite(value):
             return [("", f"must be finite {got(value)}")]
         if is_real(value):
             return [("", f"must be at most timedelta.max in seconds {got(value)}")]

@@ -12,7 +12,6 @@ bools, not strings), a ``float`` field ints or floats, a ``str`` field strings a
 ``bool`` field booleans.
 """
 
-import sys
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -41,10 +40,8 @@ class Invalid(ValueError):
 
 def _note(exc: Exception, cls: type, name: str, type_: Any) -> Exception:
     note = AttributeValidationNote(f"Structuring class {cls.__qualname__} @ {name}", name, type_)
-    if sys.version_info >= (3, 11):
-        exc.add_note(note)
-    else:
-        exc.__notes__ = [*getattr(exc, "__notes__", []), note]  # type: ignore[attr-defined]
+    # What add_note() does on 3.11+, spelled so that it runs on 3.10 as well.
+    exc.__notes__ = [*getattr(exc, "__notes__", []), note]  # type: ignore[attr-defined]
     return exc
 
 
@@ -112,13 +109,15 @@ def _structure_factory(cls: type[Any]) -> Callable[[Any, type], Any]:
 
     def structure_field(raw: Any, field: "attrs.Attribute[Any]") -> Any:
         check = field.validator if isinstance(field.validator, _checks.Check) else None
-        if check is None:
-            return raw if field.type is None else CONVERTER.structure(raw, field.type)
-        if check.nested is not None and isinstance(raw, Mapping):
+        if check is not None and check.nested is not None and isinstance(raw, Mapping):
             return CONVERTER.structure(raw, check.nested)
-        return raw
+        # A rivusio check judges the raw value, and a field with a converter takes what its
+        # converter takes (as cattrs' prefer_attrib_converters does), so both pass through.
+        if check is not None or field.converter is not None or field.type is None:
+            return raw
+        return CONVERTER.structure(raw, field.type)
 
-    def problems(value: Any, field: "attrs.Attribute[Any]") -> _checks.Problems:
+    def problems(value: Any, field: "attrs.Attribute[Any]") -> list[Exception]:
         validator = field.validator
         if validator is None:
             return []
@@ -126,16 +125,21 @@ def _structure_factory(cls: type[Any]) -> Callable[[Any, type], Any]:
         if isinstance(validator, _checks.Check):
             if callable(converter) and not isinstance(converter, attrs.Converter):
                 value = converter(value)
-            return validator.problems(value, cls)
+            return [
+                _note(Invalid(message, sub), cls, field.name, field.type)
+                for sub, message in validator.problems(value, cls)
+            ]
         if converter is not None:
             return []
-        # A validator from attrs.validators (on a user subclass) is tried on the value alone,
-        # so that its failure gets the field's path. One that needs the instance fails here
-        # with some other error and is left to run in __init__.
+        # A validator of a user subclass is tried on the value alone, so that its failure
+        # gets the field's path. One that needs the instance fails here with some other
+        # error and is left to __init__.
         try:
             validator(None, field, value)
+        except ConfigError as exc:
+            return [exc]
         except (TypeError, ValueError) as exc:
-            return [("", str(exc))]
+            return [_note(Invalid(str(exc)), cls, field.name, field.type)]
         except Exception:  # noqa: BLE001 - the validator needs the instance; __init__ runs it
             return []
         return []
@@ -157,10 +161,7 @@ def _structure_factory(cls: type[Any]) -> Callable[[Any, type], Any]:
             except Exception as exc:  # noqa: BLE001 - every failure is reported at its path
                 errors.append(_note(exc, cls, field.name, field.type))
                 continue
-            errors.extend(
-                _note(Invalid(message, sub), cls, field.name, field.type)
-                for sub, message in problems(value, field)
-            )
+            errors.extend(problems(value, field))
             kwargs[field.alias] = value
         unknown = [key for key in data if key not in names]
         if unknown and keeps_extra:
