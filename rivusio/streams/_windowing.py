@@ -571,13 +571,15 @@ class _Windows(KeyedWindows[ItemT], Generic[ItemT, StateT]):
 
 
 class _CountKey(_KeyState, Generic[ItemT]):
-    __slots__ = ("items", "positions")
+    __slots__ = ("items", "last", "positions")
 
     def __init__(self, seq: int, item: ItemT, position: int) -> None:
         super().__init__(seq)
         self.items = [item]
-        # Stage-wide position of each buffered item, for the windows' start and end.
+        # Stage-wide positions, for the windows' start and end: of every buffered item for
+        # sliding windows (whose start moves by a slide), of the first one for tumbling.
         self.positions = [position]
+        self.last = position
 
     def buffered(self) -> int:
         return len(self.items)
@@ -589,11 +591,13 @@ class _CountWindows(_Windows[ItemT, _CountKey[ItemT]]):
 
     _size: int = attrs.field(init=False)
     _slide: int = attrs.field(init=False)
+    _sliding: bool = attrs.field(init=False)
     _position: int = attrs.field(init=False, default=0)
 
     def __attrs_post_init__(self) -> None:
         self._size = int(self.spec.size)
         self._slide = int(self.spec.step)
+        self._sliding = self._slide != self._size
 
     def on_item(
         self, item: ItemT, *, now: float, key: Hashable = None, ts: float | None = None
@@ -611,21 +615,22 @@ class _CountWindows(_Windows[ItemT, _CountKey[ItemT]]):
             state = states[key] = _CountKey(self._new_seq(), item, position)
         else:
             state.items.append(item)
-            state.positions.append(position)
+            if self._sliding:
+                state.positions.append(position)
+            state.last = position
         items = state.items
         if len(items) < self._size:
             return self._accepted
-        slide = self._slide
-        if slide == self._size:
-            # Tumbling: the buffer itself becomes the window and the key starts afresh.
-            del states[key]
-            window = Window(key=key, start=state.positions[0], end=position + 1, items=items)
-        else:
+        if self._sliding:
             window = Window(
                 key=key, start=state.positions[0], end=position + 1, items=items.copy()
             )
-            del items[:slide]
-            del state.positions[:slide]
+            del items[: self._slide]
+            del state.positions[: self._slide]
+        else:
+            # Tumbling: the buffer itself becomes the window and the key starts afresh.
+            del states[key]
+            window = Window(key=key, start=state.positions[0], end=position + 1, items=items)
         return ItemOutcome((window,), False)
 
     def on_time(self, now: float) -> list[Window[ItemT]]:
@@ -639,20 +644,23 @@ class _CountWindows(_Windows[ItemT, _CountKey[ItemT]]):
 
     def flush(self) -> list[Window[ItemT]]:
         pending: list[tuple[int, int, Window[ItemT]]] = []
-        sliding = self._slide != self._size
-        if not sliding or self.spec.emit_partial:
+        if self._sliding and self.spec.emit_partial:
+            # The windows that start at each slide step among the buffered items, each
+            # running to the last item.
             for key, state in self._states.items():
                 items = state.items
                 positions = state.positions
-                end = positions[-1] + 1
-                # Tumbling: the one partial window. Sliding: the windows that start at each
-                # slide step among the buffered items, each running to the last item.
-                step = self._slide if sliding else len(items)
-                for offset in range(0, len(items), step):
+                end = state.last + 1
+                for offset in range(0, len(items), self._slide):
                     window = Window(
                         key=key, start=positions[offset], end=end, items=items[offset:]
                     )
                     pending.append((end, state.seq, window))
+        elif not self._sliding:
+            for key, state in self._states.items():
+                end = state.last + 1
+                window = Window(key=key, start=state.positions[0], end=end, items=state.items)
+                pending.append((end, state.seq, window))
         self._states.clear()
         pending.sort(key=lambda entry: (entry[0], entry[1]))
         return [window for _, _, window in pending]
