@@ -3,18 +3,24 @@
 This module decides and never waits. It imports no event loop: every method that depends on
 time takes the current processing time ``now`` (in the stage this is ``anyio.current_time()``)
 and, for event-time windows, the item's own timestamp ``ts`` (float seconds). The window
-stage wraps it in a loop::
+stage wraps it in a loop, roughly::
 
     windows: KeyedWindows[Event] = KeyedWindows.for_spec(spec)
     while True:
-        deadline = windows.next_deadline()          # None: no timer needed
-        with anyio.move_on_after(...until deadline...):
-            item = await receive()                  # cancel-safe, so a deadline may interrupt it
-            outcome = windows.on_item(item, now=anyio.current_time(), key=..., ts=...)
-            emit(outcome.closed); route outcome.late items to on_late
-            continue
-        emit(windows.on_time(anyio.current_time()))
-    emit(windows.flush())                           # end of stream
+        deadline = windows.next_deadline()              # None: no window waits for time
+        item = NOTHING
+        with anyio.move_on_after(inf if deadline is None else deadline - anyio.current_time()):
+            item = await inbox.receive()                # cancel-safe; EndOfStream ends the loop
+        now = anyio.current_time()
+        if item is NOTHING:
+            closed = windows.on_time(now)
+        else:
+            outcome = windows.on_item(item, now=now, key=key_of(item), ts=timestamp_of(item))
+            closed = outcome.closed                     # outcome.late: send item to on_late
+        for window in closed:
+            await outbox.send(window)                   # outside the deadline's scope
+    for window in windows.flush():                      # end of stream
+        await outbox.send(window)
 
 Window kinds (see :class:`WindowSpec`):
 
@@ -32,23 +38,25 @@ Window kinds (see :class:`WindowSpec`):
 * **Time tumbling** (``window_size=<seconds>``) and **time sliding/hopping**
   (``window_size=<seconds>, slide=<seconds>``): windows ``[start, end)`` on a grid of
   ``origin + k * slide`` for every integer ``k`` (negative too), where ``origin`` is
-  ``align_to`` or, without it, the time of the first item the stage received (so keys share
-  one grid). A tumbling window ends where the next begins; a sliding window is
-  ``window_size`` long, so an item lies in ``floor(window_size / slide)`` or
-  ``ceil(window_size / slide)`` windows (exactly ``window_size / slide`` when it divides).
+  ``align_to`` or, without it, the time of the first item the stage received (its arrival
+  ``now`` in processing time, its ``ts`` in event time), so that all keys share one grid.
+  A tumbling window ends where the next begins; a sliding window is ``window_size`` long,
+  so an item lies in ``floor(window_size / slide)`` or ``ceil(window_size / slide)``
+  windows (exactly ``window_size / slide`` when it divides).
   The grid extends before the first item: with ``window_size=10, slide=5`` and a first item
   at ``t=0`` that item is in ``[-5, 5)`` and ``[0, 10)``, the "last 10 seconds" views at
   ``t=5`` and ``t=10``. Windows open at end of stream are flushed; for sliding windows they
   are partial and are flushed only with ``emit_partial=True``.
 * **Session** (``session_gap=<seconds>``): a session collects a key's items while each is
   less than ``session_gap`` from a neighbour; it is ``[first ts, last ts + session_gap)`` and
-  closes when the clock reaches its end. An event-time item that falls within the gap of
+  closes when the watermark reaches its end. An event-time item that falls within the gap of
   two open sessions merges them (the earlier session's items come first). Sessions never
   hold two consecutive items (by time) ``session_gap`` or more apart.
 
 Closing. A window closes when the *watermark* reaches its end (``watermark >= end``), on the
-timer: an idle source does not hold a window open. In processing time the watermark is
-``now``. In event time it is::
+timer: an idle source does not hold a window open. Every call that is given ``now`` first
+closes what is due by then, so windows come out of :meth:`KeyedWindows.on_item` too, ahead
+of the item's own effect. In processing time the watermark is ``now``. In event time it is::
 
     watermark(now) = now - allowed_lateness + max over items seen of (ts - arrival now)
 
@@ -74,7 +82,8 @@ one holding an item are flushed. A key's state then stays alive until end of str
 jump of the watermark emits every slot in between.
 
 Order. Windows closed by one call come out by end, then by key (in the order the keys'
-current state was created). Items inside a window keep arrival order.
+current state was created). Items inside a window keep arrival order (in a merged session,
+the earlier session's items come first).
 
 Memory. A key's state is dropped as soon as it holds nothing open (except under
 ``emit_empty``), so a stage with many short-lived keys returns to zero state.
@@ -476,8 +485,7 @@ class KeyedWindows(abc.ABC, Generic[ItemT]):
                 and refused otherwise.
 
         Returns:
-            The windows that closed, in order, and whether the item was late. The outcome
-            of an item that closed nothing is a shared object: do not keep it.
+            The windows that closed, in order, and whether the item was late.
 
         Raises:
             ValueError: ``ts`` is missing for event-time windows, given for other windows,
