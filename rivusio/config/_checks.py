@@ -12,9 +12,8 @@ Problems are ``(subpath, message)`` pairs: ``subpath`` is ``""`` for the field i
 
 import difflib
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
-from types import MappingProxyType
 from typing import Any
 
 import anyio.abc
@@ -162,10 +161,34 @@ def to_exception_classes(value: Any) -> Any:
     return value
 
 
+class FrozenMapping(Mapping[str, Any]):
+    """A read-only copy of a mapping that, unlike ``MappingProxyType``, pickles."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        self._data = dict(data) if data is not None else {}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+    def __reduce__(self) -> tuple[type["FrozenMapping"], tuple[dict[str, Any]]]:
+        return (FrozenMapping, (self._data,))
+
+
 def to_frozen_mapping(value: Any) -> Any:
-    """Copy a mapping into a read-only view; keep anything else as given."""
+    """Copy a mapping into a :class:`FrozenMapping`; keep anything else as given."""
     if isinstance(value, Mapping):
-        return MappingProxyType(dict(value))
+        return FrozenMapping(value)
     return value
 
 

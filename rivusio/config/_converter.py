@@ -105,7 +105,8 @@ def _structure_factory(cls: type[Any]) -> Callable[[Any, type], Any]:
     fields = [f for f in attrs.fields(cls) if f.init]
     names = [f.name for f in fields]
     extras_field = next((f for f in fields if f.metadata.get(_checks.EXTRAS)), None)
-    keeps_extra = extras_field is not None and bool(getattr(cls, "allow_extra", False))
+    # Where unknown keys go when the class opts in; None makes them errors.
+    keep_extra_in = extras_field if getattr(cls, "allow_extra", False) else None
 
     def structure_field(raw: Any, field: "attrs.Attribute[Any]") -> Any:
         check = field.validator if isinstance(field.validator, _checks.Check) else None
@@ -164,11 +165,10 @@ def _structure_factory(cls: type[Any]) -> Callable[[Any, type], Any]:
             errors.extend(problems(value, field))
             kwargs[field.alias] = value
         unknown = [key for key in data if key not in names]
-        if unknown and keeps_extra:
-            assert extras_field is not None
-            given = kwargs.get(extras_field.alias)
+        if unknown and keep_extra_in is not None:
+            given = kwargs.get(keep_extra_in.alias)
             base = dict(given) if isinstance(given, Mapping) else {}
-            kwargs[extras_field.alias] = {**base, **{key: data[key] for key in unknown}}
+            kwargs[keep_extra_in.alias] = {**base, **{key: data[key] for key in unknown}}
         elif unknown:
             errors.extend(
                 _note(Invalid(_unknown_key(key, names, cls)), cls, str(key), None)
@@ -213,16 +213,16 @@ CONVERTER.register_structure_hook_factory(attrs.has, _structure_factory)
 CONVERTER.register_unstructure_hook_factory(attrs.has, _unstructure_factory)
 
 
-def _lines(exc: BaseException, path: str, root: str) -> list[str]:
-    where = path or root
+def _lines(exc: BaseException, path: str, label: str) -> list[str]:
+    """Turn one collected problem at ``path`` into lines; ``label`` names an empty path."""
     if isinstance(exc, Invalid):
-        return [f"{_checks.join(path, exc.subpath) or root}: {exc.message}"]
+        return [f"{_checks.join(path, exc.subpath) or label}: {exc.message}"]
     if isinstance(exc, ConfigError):
         return [_checks.join(path, problem) for problem in exc.problems]
     if isinstance(exc, ForbiddenExtraKeysError):
         return [f"{_checks.join(path, key)}: unknown key" for key in sorted(exc.extra_fields)]
     text = " ".join(str(exc).split()) or type(exc).__name__
-    return [f"{where}: {text}"]
+    return [f"{path or label}: {text}"]
 
 
 def load(cls: type[T], data: Any, *, root: str = "") -> T:

@@ -1,7 +1,6 @@
 """The base class for a pipe's own settings."""
 
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any, ClassVar
 
 import attrs
@@ -66,7 +65,7 @@ class PipeConfig(ConfigBase):
     name: str = attrs.field(default="default", validator=_checks.text())
     description: str = attrs.field(default="", validator=_checks.text())
     extras: Mapping[str, Any] = attrs.field(
-        factory=lambda: MappingProxyType({}),
+        factory=_checks.FrozenMapping,
         converter=_checks.to_frozen_mapping,
         validator=_checks.extras(),
         hash=False,

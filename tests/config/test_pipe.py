@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from datetime import timedelta
 from typing import Any, ClassVar, cast
 
@@ -350,3 +351,15 @@ def test_subclass_round_trip() -> None:
     )
     assert config.to_dict()["timeout"] == 60.0
     assert DatabaseConfig.from_dict(config.to_dict()) == config
+
+
+def test_configs_pickle() -> None:
+    """Configs pickle (for process pools), extras and nested configs included."""
+    configs = [
+        PluginConfig(name="p", extras={"colour": "red"}),
+        DatabaseConfig(host="h", retry=RetryConfig(retry_on=[TimeoutError])),
+        PipeConfig(),
+    ]
+    for config in configs:
+        assert pickle.loads(pickle.dumps(config)) == config
+    assert repr(configs[0].extras) == "{'colour': 'red'}"
