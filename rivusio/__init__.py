@@ -1,0 +1,64 @@
+"""rivusio: typed, composable streaming pipelines on structured concurrency.
+
+The layers, from the bottom up:
+
+- ``rivusio.core``: the vocabulary (pipes, ``>>`` pipelines, errors, records);
+- ``rivusio.config``: validated settings;
+- ``rivusio.runtime`` (private): plans, stages, links and the one runner;
+- ``rivusio.streams``: stream stages (``StreamPipe``, batches, windows, operators);
+- ``AsyncStream`` and ``SyncStream``: the fronts that run pipes over a source.
+"""
+
+from .aio import AsyncStream as AsyncStream
+from .aio import StreamResults as StreamResults
+from .config import BackpressureConfig as BackpressureConfig
+from .config import ExecutionStrategy as ExecutionStrategy
+from .config import ParallelConfig as ParallelConfig
+from .config import PipeConfig as PipeConfig
+from .config import RetryConfig as RetryConfig
+from .config import StreamConfig as StreamConfig
+from .core import AsyncBasePipe as AsyncBasePipe
+from .core import AsyncPipeline as AsyncPipeline
+from .core import BasePipe as BasePipe
+from .core import ConfigError as ConfigError
+from .core import DeadLetter as DeadLetter
+from .core import PipeError as PipeError
+from .core import PipelineError as PipelineError
+from .core import StreamError as StreamError
+from .core import SyncBasePipe as SyncBasePipe
+from .core import SyncPipeline as SyncPipeline
+from .sync import SyncStream as SyncStream
+
+__all__ = (
+    # pipes and composition
+    "BasePipe",
+    "AsyncBasePipe",
+    "SyncBasePipe",
+    "AsyncPipeline",
+    "SyncPipeline",
+    # running streams
+    "AsyncStream",
+    "SyncStream",
+    "StreamResults",
+    # configuration
+    "StreamConfig",
+    "PipeConfig",
+    "BackpressureConfig",
+    "RetryConfig",
+    "ParallelConfig",
+    "ExecutionStrategy",
+    # errors and records
+    "PipeError",
+    "PipelineError",
+    "StreamError",
+    "ConfigError",
+    "DeadLetter",
+)
+
+# Show `rivusio.AsyncStream` rather than `rivusio.aio.AsyncStream` in reprs and docs. Config
+# classes keep their module: cattrs resolves their annotations there.
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith(("rivusio.core", "rivusio.aio", "rivusio.sync")):
+        _obj.__module__ = "rivusio"
+del _name, _obj

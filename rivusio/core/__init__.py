@@ -1,0 +1,25 @@
+"""The vocabulary: pipes, pipelines, errors and records."""
+
+from .exceptions import ConfigError as ConfigError
+from .exceptions import PipeError as PipeError
+from .exceptions import PipelineError as PipelineError
+from .exceptions import StreamError as StreamError
+from .pipeline import AsyncPipeline as AsyncPipeline
+from .pipeline import SyncPipeline as SyncPipeline
+from .pipes import AsyncBasePipe as AsyncBasePipe
+from .pipes import BasePipe as BasePipe
+from .pipes import SyncBasePipe as SyncBasePipe
+from .records import DeadLetter as DeadLetter
+
+__all__ = (
+    "AsyncBasePipe",
+    "AsyncPipeline",
+    "BasePipe",
+    "ConfigError",
+    "DeadLetter",
+    "PipeError",
+    "PipelineError",
+    "StreamError",
+    "SyncBasePipe",
+    "SyncPipeline",
+)

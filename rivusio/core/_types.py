@@ -1,0 +1,25 @@
+"""Type variables and small aliases shared across rivusio."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar, Union
+
+from anyio.abc import ObjectSendStream
+
+InT = TypeVar("InT")
+"""What a pipe consumes."""
+OutT = TypeVar("OutT")
+"""What a pipe produces."""
+R = TypeVar("R")
+"""What the pipe after this one produces."""
+T = TypeVar("T")
+"""Any item type."""
+
+ErrorPolicy = Literal["raise", "skip", "dead_letter"]
+"""What a stage does with an item whose processing failed: stop the stream, drop and count
+it, or send it to the dead-letter sink."""
+
+DeadLetterSink = Union[Callable[[Any], Any], list[Any], ObjectSendStream[Any]]
+"""Where dead letters go: a callable (sync or async), a list to append to, or an anyio send
+stream."""

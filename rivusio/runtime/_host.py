@@ -1,0 +1,41 @@
+"""The one backend-specific module: hosting a runner behind a bare ``async for``.
+
+``async for r in stream.through(pipe)`` gives rivusio no ``async with`` block to own a task
+group in, and the consumer may leave the loop at any time. The runner therefore runs in a
+task of its own, owned by the event loop rather than by the consumer's task: an asyncio
+task on asyncio, a system task on trio. anyio offers no portable way to start a task that
+outlives the caller's scope, which is why this module touches the backends directly (SPEC
+section 10). The hosted function must not raise: the runner records its failures instead.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+_running: set[Any] = set()
+"""Strong references to hosted asyncio tasks, which the loop itself only holds weakly."""
+
+
+def _in_trio() -> bool:
+    trio = sys.modules.get("trio")
+    return trio is not None and bool(trio.lowlevel.in_trio_run())
+
+
+def spawn_detached(fn: Callable[[], Awaitable[None]], name: str) -> None:
+    """Start ``fn()`` in a task owned by the running event loop, not by the caller."""
+    if _in_trio():
+        import trio
+
+        trio.lowlevel.spawn_system_task(fn, name=name, context=contextvars.copy_context())
+        return
+    import asyncio
+
+    async def main() -> None:
+        await fn()
+
+    task = asyncio.get_running_loop().create_task(main(), name=name)
+    _running.add(task)
+    task.add_done_callback(_running.discard)

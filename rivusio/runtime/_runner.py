@@ -1,0 +1,196 @@
+"""The runner: the only code in rivusio that starts tasks.
+
+One run = one task group holding a source pump and one task per stage, linked by bounded
+:class:`~._links.Link` channels. The runner never lets an exception escape into the task
+group: each task records its failure and cancels the group, so the consumer gets exactly
+one :class:`~rivusio.StreamError` (with any simultaneous failures attached) and never a
+bare ``ExceptionGroup``. Teardown hooks run shielded from cancellation, on every path.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any, Generic
+
+import anyio
+import attrs
+
+from ..core._types import T
+from ..core.exceptions import StreamError
+from ._links import Link
+from ._policy import StageFailure
+
+if TYPE_CHECKING:
+    from ..config import BackpressureConfig
+    from ._plan import Plan
+    from ._stage import Stage
+
+SOURCE = "source"
+"""The stage name failures of the source are reported under."""
+
+
+def _link_into(name: str, config: BackpressureConfig) -> Link[Any]:
+    return Link(
+        name,
+        config.max_buffer_size,
+        overflow=config.overflow,
+        throttle_threshold=config.throttle_threshold,
+        min_processing_time=config.min_processing_time,
+    )
+
+
+async def _call_hook(hook: Any, method: str) -> None:
+    result = getattr(hook, method)()
+    if inspect.isawaitable(result):
+        await result
+
+
+@attrs.define(eq=False)
+class Runner(Generic[T]):
+    """Runs a :class:`~._plan.Plan` over a source; the last link holds the results.
+
+    Create it, start :meth:`run` in a task (the consumer's task group, or a hosted task for
+    a bare ``async for``), and read :attr:`output`. :meth:`run` returns only after every
+    stage has finished and every teardown has run.
+    """
+
+    plan: Plan
+    source: Any
+    links: list[Link[Any]] = attrs.field(init=False)
+    failures: list[StreamError] = attrs.field(init=False, factory=list)
+    done: anyio.Event = attrs.field(init=False, factory=anyio.Event)
+    _scope: anyio.CancelScope = attrs.field(init=False, factory=anyio.CancelScope)
+    # One scope per task, source first: a failing stage cancels only what feeds it.
+    _task_scopes: list[anyio.CancelScope] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        default = self.plan.backpressure
+        self.links = [
+            _link_into(stage.name, stage.backpressure or default) for stage in self.plan.stages
+        ]
+        self.links.append(_link_into("consumer", default))
+        self._task_scopes = [anyio.CancelScope() for _ in range(len(self.plan.stages) + 1)]
+
+    @property
+    def output(self) -> Link[T]:
+        """The link the consumer reads results from."""
+        return self.links[-1]
+
+    def cancel(self) -> None:
+        """Stop the run: every task is cancelled and torn down. Safe to call at any time."""
+        self._scope.cancel()
+
+    def error(self) -> StreamError:
+        """The failure to raise to the consumer: the first, with the others attached."""
+        first, *others = self.failures
+        if not others:
+            return first
+        combined = StreamError(first.stage, first.error or first, item=first.item, others=others)
+        combined.__cause__ = first.__cause__
+        return combined
+
+    async def run(self) -> None:
+        """Run the plan to the end, or until cancelled or failed; never raises a failure."""
+        try:
+            with self._scope:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._pump, name=f"rivusio:{SOURCE}")
+                    for index, stage in enumerate(self.plan.stages, start=1):
+                        tg.start_soon(self._stage, index, stage, name=f"rivusio:{stage.name}")
+        finally:
+            self.output.close_sender()
+            self.done.set()
+
+    def _fail(self, position: int, stage: str, error: BaseException, item: Any = None) -> None:
+        """Record a failure at *position* (0 = source) and stop everything that feeds it.
+
+        What is downstream keeps running until it has drained the outputs that precede the
+        failure, so the consumer receives them, in order, before the ``StreamError``.
+        """
+        failure = StreamError(stage, error, item=item)
+        failure.__cause__ = error
+        self.failures.append(failure)
+        for scope in self._task_scopes[:position]:
+            scope.cancel()
+
+    async def _pump(self) -> None:
+        link = self.links[0]
+        try:
+            with self._task_scopes[0]:
+                try:
+                    await _feed(self.source, link)
+                except anyio.BrokenResourceError:
+                    pass  # every stage downstream has stopped reading: nothing more is wanted
+                except Exception as exc:
+                    self._fail(0, SOURCE, exc)
+            await _close_after_flush(link)
+        finally:
+            link.close_sender()
+
+    async def _stage(self, position: int, stage: Stage) -> None:
+        inbox, outbox = self.links[position - 1], self.links[position]
+        started: list[Any] = []
+        try:
+            with self._task_scopes[position]:
+                try:
+                    for hook in stage.hooks:
+                        await _call_hook(hook, "setup")
+                        started.append(hook)
+                    await stage.run(inbox, outbox)
+                except anyio.BrokenResourceError as exc:
+                    if not outbox.receiver_closed:
+                        self._fail(position, stage.name, exc)
+                except StageFailure as failure:
+                    self._fail(position, failure.stage, failure.error, failure.item)
+                except Exception as exc:
+                    self._fail(position, stage.name, exc)
+            inbox.close_receiver()
+            await _close_after_flush(outbox)
+        finally:
+            inbox.close_receiver()
+            outbox.close_sender()
+            # Teardown must run even when the run is being cancelled, so it is shielded.
+            with anyio.CancelScope(shield=True):
+                for hook in reversed(started):
+                    try:
+                        await _call_hook(hook, "teardown")
+                    except Exception as exc:
+                        self._fail(position, getattr(hook, "name", stage.name), exc)
+
+
+async def _close_after_flush(link: Link[Any]) -> None:
+    """Deliver what the sender still holds, then close; just close if that cannot be done."""
+    try:
+        await link.aclose_sender()
+    except anyio.BrokenResourceError:
+        pass  # the receiver stopped reading; the pending items are not wanted
+
+
+async def _feed(source: Any, link: Link[Any]) -> None:
+    """Send every item of *source* into *link*: chunked for sync iterables."""
+    if hasattr(source, "__aiter__"):
+        iterator: AsyncIterator[Any] = source.__aiter__()
+        try:
+            async for item in iterator:
+                await link.put(item)
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        return
+    if not isinstance(source, Iterable):
+        raise TypeError(
+            f"stream source must be an async iterable, an iterable or an anyio receive stream, "
+            f"got {type(source).__name__}"
+        )
+    items = iter(source)
+    size = link.chunk
+    try:
+        while chunk := list(itertools.islice(items, size)):
+            await link.put_many(chunk)
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()

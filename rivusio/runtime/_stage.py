@@ -1,0 +1,130 @@
+"""Stages: the units the runner schedules, one task each.
+
+A stage's whole contract: receive chunks from its inbox until the inbox ends, send outputs
+to its outbox, and return. The runner flushes and closes the outbox afterwards, runs the
+hooks' ``setup``/``teardown`` around it, and turns exceptions into stream errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+import anyio
+import attrs
+
+from ._stats import StageStats
+from ._policy import StageFailure
+from ._steps import Step, apply_all
+
+if TYPE_CHECKING:
+    from ..config import BackpressureConfig
+    from ._links import Link
+
+
+class Stage(Protocol):
+    """What the runner needs of a stage."""
+
+    name: str
+    """Shown in errors, metrics and task names."""
+    backpressure: BackpressureConfig | None
+    """Settings of the stage's inbox; ``None`` takes the stream's."""
+    hooks: tuple[Any, ...]
+    """Objects whose ``setup()``/``teardown()`` run around the stage, in this order."""
+
+    async def run(self, inbox: Link[Any], outbox: Link[Any]) -> None:
+        """Process every chunk of *inbox* into *outbox*; return when the inbox ends."""
+
+    def stats(self) -> list[StageStats]:
+        """The stage's counters (one per pipe for fused stages)."""
+
+
+@attrs.define(eq=False)
+class FusedStage:
+    """Consecutive per-item steps run in one task, a chunk at a time."""
+
+    steps: list[Step]
+    backpressure: BackpressureConfig | None = None
+    name: str = attrs.field(init=False)
+    hooks: tuple[Any, ...] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.name = " >> ".join(step.name for step in self.steps)
+        self.hooks = tuple(hook for step in self.steps for hook in step.hooks)
+
+    async def run(self, inbox: Link[Any], outbox: Link[Any]) -> None:
+        steps = self.steps
+        while True:
+            try:
+                chunk = await inbox.get()
+            except anyio.EndOfStream:
+                return
+            try:
+                chunk = await apply_all(steps, chunk)
+            except StageFailure as failure:
+                await outbox.put_many(failure.before)
+                raise
+            if chunk:
+                await outbox.put_many(chunk)
+
+    def stats(self) -> list[StageStats]:
+        return [step.stats for step in self.steps]
+
+
+class InboxItems:
+    """The items of an inbox as an async iterator, for ``process_stream``."""
+
+    def __init__(self, inbox: Link[Any], stats: StageStats) -> None:
+        self._inbox = inbox
+        self._stats = stats
+        self._chunk: list[Any] = []
+        self._next = 0
+
+    def __aiter__(self) -> InboxItems:
+        return self
+
+    async def __anext__(self) -> Any:
+        index = self._next
+        if index >= len(self._chunk):
+            try:
+                self._chunk = await self._inbox.get()
+            except anyio.EndOfStream:
+                raise StopAsyncIteration from None
+            self._stats.items_in += len(self._chunk)
+            index = 0
+        self._next = index + 1
+        return self._chunk[index]
+
+
+@attrs.define(eq=False)
+class StreamFunctionStage:
+    """A stage running a user's ``process_stream(items) -> async iterator`` function."""
+
+    name: str
+    process_stream: Callable[[AsyncIterator[Any]], AsyncIterator[Any]]
+    backpressure: BackpressureConfig | None = None
+    hooks: tuple[Any, ...] = ()
+    _stats: StageStats = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._stats = StageStats(self.name)
+
+    async def run(self, inbox: Link[Any], outbox: Link[Any]) -> None:
+        outputs = self.process_stream(InboxItems(inbox, self._stats))
+        if not hasattr(outputs, "__anext__"):
+            raise TypeError(
+                f"stage {self.name!r}: process_stream() must return an async iterator (write "
+                f"it as an async generator with 'yield'), got {type(outputs).__name__}"
+            )
+        stats = self._stats
+        try:
+            async for output in outputs:
+                stats.items_out += 1
+                await outbox.put(output)
+        finally:
+            aclose = getattr(outputs, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    def stats(self) -> list[StageStats]:
+        return [self._stats]

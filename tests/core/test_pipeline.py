@@ -1,0 +1,79 @@
+"""SyncPipeline and AsyncPipeline run on single values."""
+
+from __future__ import annotations
+
+import pytest
+
+from rivusio import AsyncPipeline, PipelineError, SyncPipeline
+
+from ..helpers import Double, FailOn, Inc
+
+
+def test_sync_pipeline_wraps_failures_in_pipeline_error() -> None:
+    """A failing pipe raises PipelineError naming it, with the cause chained."""
+    pipeline = SyncPipeline([Double(), FailOn([4])])
+    assert pipeline(1) == 2
+    with pytest.raises(PipelineError, match="stage 'FailOn': ValueError: bad item 4") as info:
+        pipeline(2)
+    assert info.value.stage == "FailOn"
+    assert isinstance(info.value.__cause__, ValueError)
+    assert info.value.error is info.value.__cause__
+
+
+async def test_async_pipeline_mixes_sync_and_async() -> None:
+    """An AsyncPipeline awaits async pipes and calls sync ones."""
+    pipeline = AsyncPipeline([Double(), Inc(), Double()])
+    assert await pipeline(1) == 6
+    assert await pipeline.process(2) == 10
+
+
+async def test_async_pipeline_failure_names_the_innermost_pipe() -> None:
+    """A failure in a nested pipeline is reported once, naming the failing pipe."""
+    inner = AsyncPipeline([Inc(), FailOn([3])], name="inner")
+    with pytest.raises(PipelineError, match="stage 'FailOn'"):
+        await AsyncPipeline([Double(), inner])(1)
+
+
+def test_handle_error_replacement_in_a_pipeline() -> None:
+    """A pipe's handle_error value replaces the failed output inside a pipeline."""
+    class Guarded(FailOn):
+        def handle_error(self, error: Exception, data: int) -> int:
+            return 0
+
+    assert SyncPipeline([Guarded([1]), Double()])(1) == 0
+
+
+def test_get_pipe_outputs_is_bounded() -> None:
+    """get_pipe_outputs keeps the last `keep_outputs` outputs of each pipe."""
+    double, again = Double(), Double()
+    pipeline = SyncPipeline([double, again], keep_outputs=3)
+    for i in range(10):
+        pipeline(i)
+    assert pipeline.get_pipe_outputs(double) == [14, 16, 18]
+    assert pipeline.get_pipe_outputs(again) == [28, 32, 36]
+    assert SyncPipeline([double], keep_outputs=0).get_pipe_outputs(double) == []
+
+
+async def test_execute_conditional() -> None:
+    """execute_conditional runs only when the condition holds."""
+    pipeline = AsyncPipeline([Inc()])
+    assert await pipeline.execute_conditional(1, lambda x: x > 0) == 2
+    assert await pipeline.execute_conditional(-1, lambda x: x > 0) == -1
+    assert SyncPipeline([Double()]).execute_conditional(3, lambda x: False) == 3
+
+
+def test_empty_pipeline_is_rejected() -> None:
+    """A pipeline needs at least one pipe."""
+    with pytest.raises(ValueError, match="SyncPipeline: needs at least one pipe"):
+        SyncPipeline([])
+
+
+def test_sync_pipeline_rejects_async_pipes() -> None:
+    """SyncPipeline says to use AsyncPipeline for async pipes."""
+    with pytest.raises(TypeError, match=r"pipes\[1\] \(Inc\) is not a sync pipe; use AsyncPipeline"):
+        SyncPipeline([Double(), Inc()])  # type: ignore[list-item]
+
+
+def test_pipeline_repr_lists_the_chain() -> None:
+    """The repr shows the pipes in order."""
+    assert repr(Double() >> Inc()) == "AsyncPipeline(Double >> Inc)"
