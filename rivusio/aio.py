@@ -20,12 +20,10 @@ ticks.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterable, Iterable
 from typing import TYPE_CHECKING, Any, Generic
 
 import anyio
 import attrs
-from anyio.abc import TaskGroup
 
 from .core._types import DeadLetterSink, ErrorPolicy, R, T
 from .runtime._host import spawn_detached
@@ -36,7 +34,10 @@ if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterable, Iterable
     from types import TracebackType
+
+    from anyio.abc import TaskGroup
 
     from .config import RetryConfig, StreamConfig
     from .core.pipes import BasePipe
@@ -178,7 +179,7 @@ class AsyncStream(Generic[T]):
             dead_letter: The dead-letter sink for ``"dead_letter"``.
             retry: Retry failed items before the error policy applies.
         """
-        stream: AsyncStream[R] = AsyncStream(self.source, self.config)  # type: ignore[arg-type]
+        stream: AsyncStream[R] = AsyncStream(self.source, self.config)
         policy = policy_of(self.config).under(on_error, dead_letter, retry)
         stream._segments = (*self._segments, (pipe, policy))
         return stream
@@ -211,7 +212,8 @@ class AsyncStream(Generic[T]):
         tb: TracebackType | None,
     ) -> bool | None:
         group, runner = self._group, self._runner
-        assert group is not None and runner is not None
+        assert group is not None
+        assert runner is not None
         self._group = self._runner = None
         runner.cancel()
         try:

@@ -11,7 +11,6 @@ and runs every teardown before control returns.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic
 
 import anyio
@@ -28,6 +27,8 @@ from .runtime._runner import SOURCE
 from .runtime._stage import FusedStage
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterable, Iterator
+
     from .config import RetryConfig, StreamConfig
     from .core.pipes import BasePipe
     from .runtime._policy import Policy
@@ -120,7 +121,7 @@ class SyncStream(Generic[T]):
     ) -> SyncStream[R]:
         """Return a new stream of *pipe*'s outputs; chainable. See ``AsyncStream.through``."""
         stream: SyncStream[R] = SyncStream(
-            self.source,  # type: ignore[arg-type]
+            self.source,
             self.config,
             backend=self.backend,
             backend_options=self.backend_options,
@@ -170,9 +171,10 @@ class SyncStream(Generic[T]):
         source = _ThreadedSource(self.source) if uses_timers else self.source
         stream: AsyncStream[T] = AsyncStream(source, self.config)
         stream._segments = self._segments
-        with anyio.from_thread.start_blocking_portal(
-            self.backend, self.backend_options
-        ) as portal, portal.wrap_async_context_manager(stream) as results:
+        with (
+            anyio.from_thread.start_blocking_portal(self.backend, self.backend_options) as portal,
+            portal.wrap_async_context_manager(stream) as results,
+        ):
             while (chunk := portal.call(results.next_chunk)) is not None:
                 yield from chunk
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from rivusio import AsyncBasePipe, SyncBasePipe
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterable
 
 
 class Double(SyncBasePipe[int, int]):

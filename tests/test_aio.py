@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from rivusio import AsyncStream, DeadLetter, RetryConfig, StreamConfig, StreamError
 from rivusio.streams import StreamPipe
 
 from .helpers import Double, FailOn, Hooks, Inc, aiter_of
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 
 async def test_through_runs_sync_and_async_pipes_in_order() -> None:
@@ -43,6 +46,7 @@ async def test_receive_stream_source() -> None:
 
 async def test_none_results_are_delivered() -> None:
     """`None` is a value like any other unless `skip_none` is set."""
+
     class Nothing(Double):
         def process(self, data: int) -> Any:
             return None if data % 2 else data
@@ -86,7 +90,7 @@ async def test_bare_loop_break_stops_the_stages() -> None:
     gc.collect()
     with anyio.fail_after(1):
         while hooks.events != ["setup", "teardown"]:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
     assert anyio.current_time() < 0.1
 
 
@@ -98,7 +102,7 @@ async def test_bare_loop_consumer_exception_comes_out_unchanged() -> None:
             raise KeyError("boom")
     with anyio.fail_after(1):
         while hooks.events != ["setup", "teardown"]:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
 
 
 async def test_async_with_consumer_exception_comes_out_unchanged() -> None:
@@ -137,7 +141,7 @@ async def test_outside_cancellation_stops_every_stage(style: str) -> None:
     assert seen == [0, 1, 2, 3, 4]
     with anyio.fail_after(1):
         while hooks.events != ["setup", "teardown"]:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
 
 
 async def test_stage_failure_raises_stream_error_naming_the_pipe() -> None:
@@ -156,6 +160,7 @@ async def test_stage_failure_raises_stream_error_naming_the_pipe() -> None:
 
 async def test_source_failure_is_a_stream_error() -> None:
     """A source that raises stops the stream with a StreamError for stage 'source'."""
+
     async def broken() -> AsyncIterator[int]:
         yield 1
         raise OSError("disk gone")
@@ -230,15 +235,14 @@ async def test_innermost_setting_wins() -> None:
     """A pipe's own on_error beats the stream's, which beats the config's."""
     letters: list[DeadLetter] = []
     config = StreamConfig(on_error="dead_letter", dead_letter=letters)
-    stream = AsyncStream(range(4), config).through(
-        FailOn([1], on_error="skip") >> FailOn([2])
-    )
+    stream = AsyncStream(range(4), config).through(FailOn([1], on_error="skip") >> FailOn([2]))
     assert [r async for r in stream] == [0, 3]
     assert [d.item for d in letters] == [2]
 
 
 async def test_handle_error_value_replaces_the_failed_output() -> None:
     """What `handle_error` returns is emitted in place of the failed item."""
+
     class Guarded(FailOn):
         def handle_error(self, error: Exception, data: int) -> int:
             return -data
@@ -294,6 +298,7 @@ async def test_dead_letter_without_sink_is_a_config_error() -> None:
 
 async def test_cancellation_is_never_swallowed_by_policies() -> None:
     """A skip policy does not catch the cancellation of a slow step."""
+
     class Slow(Inc):
         async def process(self, data: int) -> int:
             await anyio.sleep(10)
@@ -324,6 +329,6 @@ async def test_teardown_runs_once_per_setup_when_setup_fails() -> None:
 
 def test_plain_for_over_async_stream_says_what_to_use() -> None:
     """Iterating an AsyncStream with `for` explains the fix."""
-    with pytest.raises(TypeError, match="use 'async for', or rivusio.SyncStream"):
+    with pytest.raises(TypeError, match=r"use 'async for', or rivusio\.SyncStream"):
         for _ in AsyncStream([1]):  # type: ignore[attr-defined]
             pass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar, Union
+from typing import Any, Literal, TypeVar
 
 from anyio.abc import ObjectSendStream
 
@@ -20,6 +20,6 @@ ErrorPolicy = Literal["raise", "skip", "dead_letter"]
 """What a stage does with an item whose processing failed: stop the stream, drop and count
 it, or send it to the dead-letter sink."""
 
-DeadLetterSink = Union[Callable[[Any], Any], list[Any], ObjectSendStream[Any]]
+DeadLetterSink = Callable[[Any], Any] | list[Any] | ObjectSendStream[Any]
 """Where dead letters go: a callable (sync or async), a list to append to, or an anyio send
 stream."""

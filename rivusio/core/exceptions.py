@@ -15,8 +15,10 @@ cancellation, :class:`KeyboardInterrupt` and :class:`SystemExit` always pass thr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ("ConfigError", "PipeError", "PipelineError", "StreamError")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import inspect
-from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast, overload
 
 import attrs
@@ -19,6 +18,7 @@ from .exceptions import PipelineError
 from .pipes import AsyncBasePipe, BasePipe, SyncBasePipe
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
     from types import TracebackType
 
     from ..config import ExecutionStrategy, ParallelConfig
@@ -286,9 +286,7 @@ class AsyncPipeline(AsyncBasePipe[InT, OutT]):
         """Return the most recent outputs of *pipe* (at most ``keep_outputs``), oldest first."""
         return self._outputs.get(pipe)
 
-    async def execute_conditional(
-        self, data: InT, condition: Callable[[InT], bool]
-    ) -> InT | OutT:
+    async def execute_conditional(self, data: InT, condition: Callable[[InT], bool]) -> InT | OutT:
         """Run the pipeline on *data* if ``condition(data)`` is true, else return *data*."""
         return await self.process(data) if condition(data) else data
 

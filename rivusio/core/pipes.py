@@ -71,9 +71,7 @@ class BasePipe(Generic[InT, OutT]):
         retry: Retry failed items with backoff before giving up on them.
     """
 
-    name: str = attrs.field(
-        kw_only=True, default=attrs.Factory(_default_name, takes_self=True)
-    )
+    name: str = attrs.field(kw_only=True, default=attrs.Factory(_default_name, takes_self=True))
     on_error: ErrorPolicy | None = attrs.field(
         kw_only=True, default=None, validator=_check_policy, repr=False
     )
@@ -125,10 +123,10 @@ def _check_process_kind(cls: type, want_async: bool, other_base: str) -> None:
             )
         if inspect.iscoroutinefunction(fn) != want_async:
             kind = "a plain 'def'" if want_async else "an 'async def'"
+            base = "AsyncBasePipe" if want_async else "SyncBasePipe"
             raise TypeError(
-                f"{cls.__qualname__}.{method}() is {kind} method, but "
-                f"{cls.__qualname__} subclasses {'AsyncBasePipe' if want_async else 'SyncBasePipe'}"
-                f"; subclass {other_base} instead (or make {method}() "
+                f"{cls.__qualname__}.{method}() is {kind} method, but {cls.__qualname__} "
+                f"subclasses {base}; subclass {other_base} instead (or make {method}() "
                 f"{'async' if want_async else 'synchronous'})"
             )
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextvars
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
 
 _running: set[Any] = set()
 """Strong references to hosted asyncio tasks, which the loop itself only holds weakly."""

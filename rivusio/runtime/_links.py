@@ -11,14 +11,16 @@ an item never waits in a half-filled chunk while the next stage is idle.
 
 from __future__ import annotations
 
-from typing import Generic
+from typing import TYPE_CHECKING, Generic
 
 import anyio
 import attrs
 from anyio import WouldBlock
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..core._types import T
+
+if TYPE_CHECKING:
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 MAX_CHUNK = 256
 """The most items a chunk carries."""
@@ -221,4 +223,3 @@ class Link(Generic[T]):
             blocked_time=self.blocked_time,
             pressure_episodes=self.pressure_episodes,
         )
-

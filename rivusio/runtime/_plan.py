@@ -7,8 +7,7 @@ link, and so a channel hop, exists only between stages.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -19,9 +18,11 @@ from ._stage import FusedStage, Stage
 from ._steps import Step
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from ..config import BackpressureConfig, StreamConfig
 
-Unit = Union[Step, Stage]
+Unit = Step | Stage
 """A per-item step (fusable) or a stage of its own."""
 
 

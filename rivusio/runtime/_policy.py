@@ -196,7 +196,9 @@ async def deliver(sink: DeadLetterSink | None, letter: DeadLetter) -> None:
         await result
 
 
-def deliver_nowait(sink: DeadLetterSink | None, letter: DeadLetter, *, allow_awaitable: bool = False) -> Any:
+def deliver_nowait(
+    sink: DeadLetterSink | None, letter: DeadLetter, *, allow_awaitable: bool = False
+) -> Any:
     """Hand *letter* to *sink* without waiting."""
     if isinstance(sink, list):
         sink.append(letter)
@@ -211,7 +213,9 @@ def deliver_nowait(sink: DeadLetterSink | None, letter: DeadLetter, *, allow_awa
         send_nowait(letter)
         return None
     if sink is None:
-        raise ValueError(f"stage {letter.stage!r}: on_error='dead_letter' needs a dead_letter sink")
+        raise ValueError(
+            f"stage {letter.stage!r}: on_error='dead_letter' needs a dead_letter sink"
+        )
     result = sink(letter)
     if inspect.isawaitable(result) and not allow_awaitable:
         if inspect.iscoroutine(result):

@@ -9,6 +9,7 @@ bare ``ExceptionGroup``. Teardown hooks run shielded from cancellation, on every
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import itertools
 from collections.abc import AsyncIterator, Iterable
@@ -162,10 +163,9 @@ class Runner(Generic[T]):
 
 async def _close_after_flush(link: Link[Any]) -> None:
     """Deliver what the sender still holds, then close; just close if that cannot be done."""
-    try:
+    # A receiver that stopped reading does not want the pending items.
+    with contextlib.suppress(anyio.BrokenResourceError):
         await link.aclose_sender()
-    except anyio.BrokenResourceError:
-        pass  # the receiver stopped reading; the pending items are not wanted
 
 
 async def _feed(source: Any, link: Link[Any]) -> None:

@@ -7,17 +7,18 @@ hooks' ``setup``/``teardown`` around it, and turns exceptions into stream errors
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 import attrs
 
-from ._stats import StageStats
 from ._policy import StageFailure
+from ._stats import StageStats
 from ._steps import Step, apply_all
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
     from ..config import BackpressureConfig
     from ._links import Link
 

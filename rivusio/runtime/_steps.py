@@ -9,13 +9,15 @@ task switch between steps. An item that fails leaves the fast loop for the error
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from ._policy import NO_RESULT, Policy, StageFailure, drive, drive_blocking, recover
 from ._stats import StageStats
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 StepKind = Literal["map", "filter", "flat_map"]
 
@@ -88,7 +90,7 @@ class Step:
     is_async: bool
     kind: StepKind = "map"
     handler: Callable[[Exception, Any], Any] | None = None
-    policy: Policy = Policy()
+    policy: Policy = attrs.field(factory=Policy)
     hooks: tuple[Any, ...] = ()
     stats: StageStats = attrs.field(init=False)
     _call: Callable[[Any], Any] = attrs.field(init=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import attrs
@@ -14,6 +13,8 @@ from ..runtime._plan import Unit, step_for, units_for
 from ..runtime._stage import FusedStage, StreamFunctionStage
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+
     from ..config import BackpressureConfig, StreamConfig
     from ..runtime._policy import Policy
 
@@ -124,7 +125,7 @@ class StreamPipeline(StreamPipe[InT, OutT]):
     def __init__(
         self, pipes: Sequence[BasePipe[Any, Any]], name: str | None = None, **settings: Any
     ) -> None:
-        self.__attrs_init__(name=name or type(self).__name__, **settings)  # type: ignore[attr-defined]
+        self.__attrs_init__(name=name or type(self).__name__, **settings)
         if not pipes:
             raise ValueError("StreamPipeline: needs at least one pipe (got an empty list)")
         self.pipes = list(pipes)

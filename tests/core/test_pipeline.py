@@ -36,6 +36,7 @@ async def test_async_pipeline_failure_names_the_innermost_pipe() -> None:
 
 def test_handle_error_replacement_in_a_pipeline() -> None:
     """A pipe's handle_error value replaces the failed output inside a pipeline."""
+
     class Guarded(FailOn):
         def handle_error(self, error: Exception, data: int) -> int:
             return 0
@@ -70,7 +71,9 @@ def test_empty_pipeline_is_rejected() -> None:
 
 def test_sync_pipeline_rejects_async_pipes() -> None:
     """SyncPipeline says to use AsyncPipeline for async pipes."""
-    with pytest.raises(TypeError, match=r"pipes\[1\] \(Inc\) is not a sync pipe; use AsyncPipeline"):
+    with pytest.raises(
+        TypeError, match=r"pipes\[1\] \(Inc\) is not a sync pipe; use AsyncPipeline"
+    ):
         SyncPipeline([Double(), Inc()])  # type: ignore[list-item]
 
 

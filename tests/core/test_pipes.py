@@ -66,7 +66,7 @@ async def test_async_call_runs_process() -> None:
 
 def test_sync_process_on_async_base_says_which_base() -> None:
     """A plain `def process` on AsyncBasePipe is rejected with the fix."""
-    with pytest.raises(TypeError, match="is a plain 'def' method.*subclass SyncBasePipe instead"):
+    with pytest.raises(TypeError, match=r"is a plain 'def' method.*subclass SyncBasePipe instead"):
 
         class Wrong(AsyncBasePipe[int, int]):
             def process(self, data: int) -> int:  # type: ignore[override]
@@ -75,7 +75,7 @@ def test_sync_process_on_async_base_says_which_base() -> None:
 
 def test_async_process_on_sync_base_says_which_base() -> None:
     """An `async def process` on SyncBasePipe is rejected with the fix."""
-    with pytest.raises(TypeError, match="is an 'async def' method.*subclass AsyncBasePipe"):
+    with pytest.raises(TypeError, match=r"is an 'async def' method.*subclass AsyncBasePipe"):
 
         class Wrong(SyncBasePipe[int, int]):
             async def process(self, data: int) -> int:  # type: ignore[override]
@@ -84,7 +84,7 @@ def test_async_process_on_sync_base_says_which_base() -> None:
 
 def test_async_generator_process_is_rejected() -> None:
     """A generator `process` points to StreamPipe.process_stream."""
-    with pytest.raises(TypeError, match="async generator.*process_stream"):
+    with pytest.raises(TypeError, match=r"async generator.*process_stream"):
 
         class Wrong(AsyncBasePipe[int, int]):
             async def process(self, data: int):  # type: ignore[no-untyped-def,override]
@@ -93,6 +93,7 @@ def test_async_generator_process_is_rejected() -> None:
 
 def test_missing_process_is_a_clear_error() -> None:
     """Calling a pipe that never overrode process says what to write."""
+
     class Empty(SyncBasePipe[int, int]):
         pass
 
@@ -109,7 +110,9 @@ def test_handle_error_default_reraises() -> None:
 
 def test_invalid_on_error_is_rejected() -> None:
     """on_error accepts only the three policies."""
-    with pytest.raises(ValueError, match="on_error: must be one of 'raise', 'skip', 'dead_letter'"):
+    with pytest.raises(
+        ValueError, match="on_error: must be one of 'raise', 'skip', 'dead_letter'"
+    ):
         Double(on_error="ignore")  # type: ignore[arg-type]
 
 
