@@ -7,10 +7,10 @@ from typing import Any, Literal, TypeVar
 
 from anyio.abc import ObjectSendStream
 
-InT = TypeVar("InT")
-"""What a pipe consumes."""
-OutT = TypeVar("OutT")
-"""What a pipe produces."""
+InT = TypeVar("InT", contravariant=True)
+"""What a pipe consumes (contravariant: a pipe of ``object`` accepts ``int``)."""
+OutT = TypeVar("OutT", covariant=True)
+"""What a pipe produces (covariant: a pipe producing ``bool`` produces ``int``)."""
 R = TypeVar("R")
 """What the pipe after this one produces."""
 T = TypeVar("T")

@@ -27,10 +27,15 @@ Unit = Step | Stage
 
 
 def policy_of(config: StreamConfig | None) -> Policy:
-    """The stream-wide error policy of *config*."""
+    """The stream-wide error policy of *config*.
+
+    Only ``config.retry`` retries here; rivusio 0.2.0's ``retry_attempts``/``retry_delay``
+    fields (default: three tries) apply to the 0.2.0 ``process()`` API alone, so that a
+    config made for buffers or ``skip_none`` never starts retrying failed items.
+    """
     if config is None:
         return Policy()
-    return Policy().under(config.on_error, config.dead_letter, config.effective_retry())
+    return Policy().under(config.on_error, config.dead_letter, config.retry)
 
 
 def step_for(

@@ -11,7 +11,7 @@ from ..helpers import Double, FailOn, Inc
 
 def test_sync_pipeline_wraps_failures_in_pipeline_error() -> None:
     """A failing pipe raises PipelineError naming it, with the cause chained."""
-    pipeline = SyncPipeline([Double(), FailOn([4])])
+    pipeline: SyncPipeline[int, int] = SyncPipeline([Double(), FailOn([4])])
     assert pipeline(1) == 2
     with pytest.raises(PipelineError, match="stage 'FailOn': ValueError: bad item 4") as info:
         pipeline(2)
@@ -22,16 +22,17 @@ def test_sync_pipeline_wraps_failures_in_pipeline_error() -> None:
 
 async def test_async_pipeline_mixes_sync_and_async() -> None:
     """An AsyncPipeline awaits async pipes and calls sync ones."""
-    pipeline = AsyncPipeline([Double(), Inc(), Double()])
+    pipeline: AsyncPipeline[int, int] = AsyncPipeline([Double(), Inc(), Double()])
     assert await pipeline(1) == 6
     assert await pipeline.process(2) == 10
 
 
 async def test_async_pipeline_failure_names_the_innermost_pipe() -> None:
     """A failure in a nested pipeline is reported once, naming the failing pipe."""
-    inner = AsyncPipeline([Inc(), FailOn([3])], name="inner")
+    inner: AsyncPipeline[int, int] = AsyncPipeline([Inc(), FailOn([3])], name="inner")
+    outer: AsyncPipeline[int, int] = AsyncPipeline([Double(), inner])
     with pytest.raises(PipelineError, match="stage 'FailOn'"):
-        await AsyncPipeline([Double(), inner])(1)
+        await outer(1)
 
 
 def test_handle_error_replacement_in_a_pipeline() -> None:
@@ -41,13 +42,14 @@ def test_handle_error_replacement_in_a_pipeline() -> None:
         def handle_error(self, error: Exception, data: int) -> int:
             return 0
 
-    assert SyncPipeline([Guarded([1]), Double()])(1) == 0
+    pipeline: SyncPipeline[int, int] = SyncPipeline([Guarded([1]), Double()])
+    assert pipeline(1) == 0
 
 
 def test_get_pipe_outputs_is_bounded() -> None:
     """get_pipe_outputs keeps the last `keep_outputs` outputs of each pipe."""
     double, again = Double(), Double()
-    pipeline = SyncPipeline([double, again], keep_outputs=3)
+    pipeline: SyncPipeline[int, int] = SyncPipeline([double, again], keep_outputs=3)
     for i in range(10):
         pipeline(i)
     assert pipeline.get_pipe_outputs(double) == [14, 16, 18]
@@ -57,10 +59,11 @@ def test_get_pipe_outputs_is_bounded() -> None:
 
 async def test_execute_conditional() -> None:
     """execute_conditional runs only when the condition holds."""
-    pipeline = AsyncPipeline([Inc()])
+    pipeline: AsyncPipeline[int, int] = AsyncPipeline([Inc()])
     assert await pipeline.execute_conditional(1, lambda x: x > 0) == 2
     assert await pipeline.execute_conditional(-1, lambda x: x > 0) == -1
-    assert SyncPipeline([Double()]).execute_conditional(3, lambda x: False) == 3
+    doubling: SyncPipeline[int, int] = SyncPipeline([Double()])
+    assert doubling.execute_conditional(3, lambda x: False) == 3
 
 
 def test_empty_pipeline_is_rejected() -> None:

@@ -87,7 +87,7 @@ def test_async_generator_process_is_rejected() -> None:
     with pytest.raises(TypeError, match=r"async generator.*process_stream"):
 
         class Wrong(AsyncBasePipe[int, int]):
-            async def process(self, data: int):  # type: ignore[no-untyped-def,override]
+            async def process(self, data: int):  # type: ignore[no-untyped-def]
                 yield data
 
 
@@ -154,7 +154,7 @@ def test_rshift_flattens() -> None:
 
 def test_rshift_keeps_a_pipeline_with_its_own_settings() -> None:
     """A pipeline carrying an error policy stays one unit when composed further."""
-    inner = AsyncPipeline([Double(), Inc()], on_error="skip")
+    inner: AsyncPipeline[int, int] = AsyncPipeline([Double(), Inc()], on_error="skip")
     outer = inner >> Double()
     assert outer.pipes[0] is inner
 
