@@ -25,6 +25,7 @@ from .runtime._plan import Plan, policy_of
 from .runtime._policy import StageFailure
 from .runtime._runner import SOURCE
 from .runtime._stage import FusedStage
+from .runtime._steps import apply_all_blocking
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Iterator
@@ -154,13 +155,13 @@ class SyncStream(Generic[T]):
                     raise StreamError(SOURCE, exc) from exc
                 if not chunk:
                     return
-                for step in steps:
-                    try:
-                        chunk = step.apply_blocking(chunk)
-                    except StageFailure as failure:
-                        raise StreamError(
-                            failure.stage, failure.error, item=failure.item
-                        ) from failure.error
+                try:
+                    chunk = apply_all_blocking(steps, chunk)
+                except StageFailure as failure:
+                    yield from failure.before
+                    raise StreamError(
+                        failure.stage, failure.error, item=failure.item
+                    ) from failure.error
                 yield from chunk
         finally:
             for hook in reversed(started):

@@ -1,0 +1,153 @@
+"""SyncStream: inline sync chains, and the same plan on a background event loop."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+
+from rivusio import DeadLetter, StreamConfig, StreamError, SyncBasePipe, SyncStream
+from rivusio.streams import StreamPipe
+
+from .helpers import Double, FailOn, Hooks, Inc
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+BACKENDS = ["asyncio", "trio"]
+
+
+class NoLoop(SyncBasePipe[int, int]):
+    """Records whether an event loop or an extra thread was present while processing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: set[str] = set()
+
+    def process(self, data: int) -> int:
+        self.threads.add(threading.current_thread().name)
+        return data
+
+
+class SyncHooks(SyncBasePipe[int, int]):
+    """Sync identity recording setup/teardown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[str] = []
+
+    def setup(self) -> None:
+        self.events.append("setup")
+
+    def teardown(self) -> None:
+        self.events.append("teardown")
+
+    def process(self, data: int) -> int:
+        return data
+
+
+def test_sync_pipes_run_inline_in_the_callers_thread() -> None:
+    """A chain of sync pipes runs in the calling thread with no extra threads."""
+    probe = NoLoop()
+    before = threading.active_count()
+    results = list(SyncStream(range(1000)).through(Double() >> probe).through(Double()))
+    assert results == [x * 4 for x in range(1000)]
+    assert probe.threads == {threading.current_thread().name}
+    assert threading.active_count() == before
+
+
+def test_inline_failure_is_a_stream_error_after_the_earlier_outputs() -> None:
+    """Outputs before the failing item come out, then a StreamError naming pipe and item."""
+    seen: list[int] = []
+    with pytest.raises(StreamError, match="stage 'FailOn' failed: ValueError: bad item 4") as info:
+        for item in SyncStream(range(10)).through(Double() >> FailOn([4])):
+            seen.append(item)
+    assert seen == [0, 2]
+    assert info.value.item == 4
+
+
+def test_inline_skip_dead_letter_and_handle_error() -> None:
+    """Error policies and handle_error work without an event loop."""
+
+    class Guarded(FailOn):
+        def handle_error(self, error: Exception, data: int) -> int:
+            return -1
+
+    letters: list[DeadLetter] = []
+    config = StreamConfig(on_error="dead_letter", dead_letter=letters)
+    stream = SyncStream(range(6), config).through(
+        FailOn([1], on_error="skip") >> Guarded([2]) >> FailOn([3])
+    )
+    assert list(stream) == [0, -1, 4, 5]
+    assert [(d.item, d.stage) for d in letters] == [(3, "FailOn")]
+
+
+def test_inline_source_failure() -> None:
+    """A failing source gives StreamError for stage 'source'."""
+
+    def broken() -> Iterator[int]:
+        yield 1
+        raise OSError("gone")
+
+    with pytest.raises(StreamError, match="stage 'source' failed: OSError: gone"):
+        list(SyncStream(broken()).through(Double()))
+
+
+def test_inline_break_runs_teardown() -> None:
+    """Leaving the loop early tears the pipes down."""
+    hooks = SyncHooks()
+    for item in SyncStream(range(100)).through(hooks):
+        if item == 2:
+            break
+    gc.collect()
+    assert hooks.events == ["setup", "teardown"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_async_pipes_run_on_a_background_loop(backend: str) -> None:
+    """Async pipes and stream stages run on a loop in another thread; results in order."""
+    stream = SyncStream(range(500), backend=backend).through(Inc() >> StreamPipe() >> Double())
+    assert list(stream) == [(x + 1) * 2 for x in range(500)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_background_loop_failure(backend: str) -> None:
+    """A stage failing on the background loop raises StreamError in the caller."""
+    with pytest.raises(StreamError, match="stage 'FailOn'"):
+        list(SyncStream(range(10), backend=backend).through(Inc() >> FailOn([5])))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_background_loop_break_tears_down_and_stops_the_thread(backend: str) -> None:
+    """`break` stops the background loop: teardown has run and its thread is gone."""
+    hooks = Hooks()
+    before = threading.active_count()
+    for item in SyncStream(range(10_000), backend=backend).through(hooks):
+        if item == 3:
+            break
+    gc.collect()
+    assert hooks.events == ["setup", "teardown"]
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == before
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_background_loop_consumer_exception_propagates_unchanged(backend: str) -> None:
+    """An exception in the loop body comes out as is, after teardown."""
+    hooks = Hooks()
+    with pytest.raises(KeyError, match="stop"):
+        for _ in SyncStream(range(100), backend=backend).through(hooks):
+            raise KeyError("stop")
+    gc.collect()
+    assert hooks.events == ["setup", "teardown"]
+
+
+def test_plain_async_for_over_sync_stream_says_what_to_use() -> None:
+    """SyncStream explains that it is for plain `for` loops."""
+    with pytest.raises(TypeError, match=r"SyncStream is synchronous: use 'for'"):
+        SyncStream([1]).__aiter__()
