@@ -1,0 +1,56 @@
+"""Type-checked, never run: what mypy infers for `>>` and the fronts.
+
+Lines marked `# type: ignore[...]` must fail to type-check; `warn_unused_ignores` makes the
+check fail if they ever start passing.
+"""
+
+from __future__ import annotations
+
+from typing_extensions import assert_type
+
+from rivusio import (
+    AsyncBasePipe,
+    AsyncPipeline,
+    AsyncStream,
+    SyncBasePipe,
+    SyncPipeline,
+    SyncStream,
+)
+from rivusio.streams import StreamPipe, StreamPipeline
+
+
+class Parse(SyncBasePipe[str, int]):
+    def process(self, data: str) -> int:
+        return int(data)
+
+
+class Half(SyncBasePipe[int, float]):
+    def process(self, data: int) -> float:
+        return data / 2
+
+
+class Fetch(AsyncBasePipe[int, bytes]):
+    async def process(self, data: int) -> bytes:
+        return bytes(data)
+
+
+class Window(StreamPipe[float, list[float]]):
+    pass
+
+
+assert_type(Parse() >> Half(), SyncPipeline[str, float])
+assert_type(Parse() >> Fetch(), AsyncPipeline[str, bytes])
+assert_type(Parse() >> Half() >> Window(), StreamPipeline[str, list[float]])
+assert_type(Window() >> Window(), StreamPipeline[float, list[float]])  # type: ignore[operator]
+assert_type(Fetch() >> Parse(), AsyncPipeline[int, int])  # type: ignore[operator]
+Half() >> Parse()  # type: ignore[operator]
+
+
+async def fronts() -> None:
+    stream = AsyncStream(["1", "2"]).through(Parse() >> Half())
+    assert_type(stream, AsyncStream[float])
+    async for value in stream:
+        assert_type(value, float)
+    for total in SyncStream(["1"]).through(Parse()):
+        assert_type(total, int)
+    AsyncStream([1]).through(Parse())  # type: ignore[arg-type]
