@@ -47,5 +47,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:] not in ([], ["asyncio"], ["trio"]):
-        sys.exit(f"usage: {sys.argv[0]} [asyncio|trio]")
+        sys.exit("usage: python examples/sync_streams.py [asyncio|trio]")
     main()
