@@ -31,7 +31,7 @@ class AsyncNumberFilterPipe(AsyncBasePipe[Dict, Optional[Dict]]):
 
 async def data_generator() -> AsyncIterator[Dict]:
     """Yield three records, 0.1 s apart, like a slow upstream."""
-    data = [
+    data: list[Dict] = [
         {"a": 1, "b": "text", "c": 2.5},
         {"x": "skip", "y": "ignore"},
         {"d": 10, "e": 20.0, "f": 30},
