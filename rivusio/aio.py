@@ -20,13 +20,13 @@ ticks.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, cast
 
 import anyio
 import attrs
 
 from .core._types import DeadLetterSink, ErrorPolicy, R, T
-from .runtime._host import spawn_detached
+from .runtime._host import close_on_drop, spawn_detached
 from .runtime._plan import Plan, policy_of
 from .runtime._runner import Runner
 
@@ -34,7 +34,7 @@ if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable, Iterable
+    from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
     from types import TracebackType
 
     from anyio.abc import TaskGroup
@@ -62,10 +62,22 @@ class StreamResults(Generic[T]):
         self._next = 0
         self._finished = False
 
-    def __aiter__(self) -> StreamResults[T]:
-        return self
+    def __aiter__(self) -> AsyncIterator[T]:
+        return close_on_drop(self._items())
+
+    async def _items(self) -> AsyncGenerator[T, None]:
+        # An async generator: its `__anext__` is implemented in C, which makes `async for`
+        # over a stream about four times cheaper per item than a coroutine `__anext__`.
+        yield cast("T", None)  # consumed by close_on_drop()
+        try:
+            while (chunk := await self.next_chunk()) is not None:
+                for item in chunk:
+                    yield item
+        finally:
+            self._abandon()
 
     async def __anext__(self) -> T:
+        """Return the next output (for ``anext()``; ``async for`` takes a faster path)."""
         index = self._next
         if index < len(self._chunk):
             self._next = index + 1
@@ -119,13 +131,16 @@ class StreamResults(Generic[T]):
             await self._runner.done.wait()
         self._finish()
 
-    def __del__(self) -> None:
-        # A bare `async for` that ended by `break` or by an exception in its body drops the
-        # iterator without telling anyone; dropping it is the signal to stop the stages.
+    def _abandon(self) -> None:
         if not self._finished:
             self._finish()
             if self._hosted:
                 self._runner.cancel()
+
+    def __del__(self) -> None:
+        # A bare `async for` that ended by `break` or by an exception in its body drops the
+        # iterator without telling anyone; dropping it is the signal to stop the stages.
+        self._abandon()
 
 
 @attrs.define(eq=False, init=False)
@@ -188,10 +203,10 @@ class AsyncStream(Generic[T]):
         plan = Plan.build(self._segments, self.config)
         return Runner(plan, self.source)
 
-    def __aiter__(self) -> StreamResults[T]:
+    def __aiter__(self) -> AsyncIterator[T]:
         runner = self._new_runner()
         spawn_detached(runner.run, name=f"rivusio stream {self._describe()}")
-        return StreamResults(runner, hosted=True)
+        return StreamResults(runner, hosted=True).__aiter__()
 
     async def __aenter__(self) -> StreamResults[T]:
         if self._group is not None:

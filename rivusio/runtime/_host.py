@@ -1,5 +1,9 @@
 """The one backend-specific module: hosting a runner behind a bare ``async for``.
 
+Two things live here because anyio has no portable way to do them: starting a task that
+outlives the caller's scope, and making the results generator close itself when a consumer
+abandons it.
+
 ``async for r in stream.through(pipe)`` gives rivusio no ``async with`` block to own a task
 group in, and the consumer may leave the loop at any time. The runner therefore runs in a
 task of its own, owned by the event loop rather than by the consumer's task: an asyncio
@@ -41,3 +45,25 @@ def spawn_detached(fn: Callable[[], Awaitable[None]], name: str) -> None:
     task = asyncio.get_running_loop().create_task(main(), name=name)
     _running.add(task)
     task.add_done_callback(_running.discard)
+
+
+def close_on_drop(agen: AsyncGenerator[T, None]) -> AsyncGenerator[T, None]:
+    """Make *agen* close itself the moment it is dropped, with no event-loop hook involved.
+
+    The results of a stream are an async generator, because ``async for`` over one runs at
+    C speed. A consumer that ``break``s drops it half-way. Normally the event loop's
+    async-generator hooks then finalize it later (and trio warns about it); a generator
+    whose first step ran with no hooks installed is instead closed by CPython itself,
+    synchronously, right when its last reference goes. Its ``finally`` clause cancels the
+    stream. *agen* must begin with a bare ``yield`` (consumed here, before the caller sees
+    the generator) and must not ``await`` in its ``finally`` clause.
+    """
+    hooks = sys.get_asyncgen_hooks()
+    sys.set_asyncgen_hooks(firstiter=None, finalizer=None)
+    try:
+        agen.asend(None).send(None)
+    except StopIteration:
+        pass
+    finally:
+        sys.set_asyncgen_hooks(firstiter=hooks.firstiter, finalizer=hooks.finalizer)
+    return agen
