@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import contextvars
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import AsyncGenerator, Awaitable, Callable
+
+T = TypeVar("T")
 
 _running: set[Any] = set()
 """Strong references to hosted asyncio tasks, which the loop itself only holds weakly."""
