@@ -116,6 +116,8 @@ class StreamResults(Generic[T]):
             runner.cancel()
             raise
         self._finish()
+        if runner.interrupt is not None:
+            raise runner.interrupt
         if runner.failures:
             raise runner.error()
         return False

@@ -332,3 +332,26 @@ def test_plain_for_over_async_stream_says_what_to_use() -> None:
     with pytest.raises(TypeError, match=r"use 'async for', or rivusio\.SyncStream"):
         for _ in AsyncStream([1]):  # type: ignore[attr-defined]
             pass
+
+
+class Halt(BaseException):
+    """A BaseException that is not an error: like KeyboardInterrupt, but safe in a test."""
+
+
+@pytest.mark.parametrize("style", ["async_with", "bare"])
+async def test_base_exceptions_from_a_pipe_reach_the_consumer_bare(style: str) -> None:
+    """A non-Exception BaseException raised by a pipe is neither wrapped nor swallowed."""
+
+    class Interrupt(Inc):
+        async def process(self, data: int) -> int:
+            raise Halt
+
+    stream = AsyncStream(range(3)).through(Interrupt())
+    with pytest.raises(Halt):
+        if style == "async_with":
+            async with stream as results:
+                async for _ in results:
+                    pass
+        else:
+            async for _ in stream:
+                pass

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import itertools
+import sys
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any, Generic
 
@@ -22,6 +23,9 @@ from ..core._types import T
 from ..core.exceptions import StreamError
 from ._links import Link
 from ._policy import StageFailure
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 
 if TYPE_CHECKING:
     from ..config import BackpressureConfig
@@ -61,6 +65,7 @@ class Runner(Generic[T]):
     source: Any
     links: list[Link[Any]] = attrs.field(init=False)
     failures: list[StreamError] = attrs.field(init=False, factory=list)
+    interrupt: BaseException | None = attrs.field(init=False, default=None)
     done: anyio.Event = attrs.field(init=False, factory=anyio.Event)
     _scope: anyio.CancelScope = attrs.field(init=False, factory=anyio.CancelScope)
     # One scope per task, source first: a failing stage cancels only what feeds it.
@@ -100,6 +105,11 @@ class Runner(Generic[T]):
                     tg.start_soon(self._pump, name=f"rivusio:{SOURCE}")
                     for index, stage in enumerate(self.plan.stages, start=1):
                         tg.start_soon(self._stage, index, stage, name=f"rivusio:{stage.name}")
+        except BaseExceptionGroup as group:
+            # Stages catch Exception, so only KeyboardInterrupt, SystemExit and the like get
+            # here. They are handed to the consumer, bare, instead of escaping from a task
+            # the consumer may not own.
+            self.interrupt = _first_leaf(group)
         finally:
             self.output.close_sender()
             self.done.set()
@@ -159,6 +169,11 @@ class Runner(Generic[T]):
                         await _call_hook(hook, "teardown")
                     except Exception as exc:
                         self._fail(position, getattr(hook, "name", stage.name), exc)
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 async def _close_after_flush(link: Link[Any]) -> None:
