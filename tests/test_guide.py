@@ -39,7 +39,7 @@ SEED = ROOT.parent / "shared" / "seed" / "stream-processing.md"
 
 
 class Block(NamedTuple):
-    """One ```` ```python ```` block of a Markdown page."""
+    """One fenced code block of a Markdown page."""
 
     section: str
     """The heading the block stands under."""
@@ -49,8 +49,8 @@ class Block(NamedTuple):
     """The code, exactly as on the page."""
 
 
-def python_blocks(path: Path) -> list[Block]:
-    """Return the ```` ```python ```` blocks of the Markdown page at *path*, in page order."""
+def fenced_blocks(path: Path, language: str = "python") -> list[Block]:
+    """Return the blocks fenced as ```` ```LANGUAGE ```` on the Markdown page at *path*."""
     blocks: list[Block] = []
     section = ""
     fence: str | None = None
@@ -63,7 +63,7 @@ def python_blocks(path: Path) -> list[Block]:
             elif line.startswith("```"):
                 fence, start = line.strip(), number + 1
         elif line.startswith("```"):
-            if fence == "```python":
+            if fence == f"```{language}":
                 blocks.append(Block(section, start, "".join(lines[start - 1 : number - 1])))
             fence = None
     return blocks
@@ -74,7 +74,7 @@ def is_script(block: Block) -> bool:
     return 'if __name__ == "__main__":' in block.code
 
 
-GUIDE_BLOCKS = python_blocks(GUIDE)
+GUIDE_BLOCKS = fenced_blocks(GUIDE)
 SCRIPTS = [block for block in GUIDE_BLOCKS if is_script(block)]
 SNIPPETS = [block for block in GUIDE_BLOCKS if not is_script(block)]
 
@@ -167,7 +167,7 @@ def test_copy_has_the_seed_pages_blocks() -> None:
     """The docs copy of the guide has exactly the seed page's blocks, byte for byte."""
     if not SEED.exists():
         pytest.skip(f"{SEED} does not exist (only the project's shared tree has it)")
-    assert [block.code for block in GUIDE_BLOCKS] == [block.code for block in python_blocks(SEED)]
+    assert [block.code for block in GUIDE_BLOCKS] == [block.code for block in fenced_blocks(SEED)]
 
 
 async def test_reader_runs_the_page_top_to_bottom() -> None:
