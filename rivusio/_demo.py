@@ -16,7 +16,7 @@ import attrs
 
 from .aio import AsyncStream
 from .core.pipes import SyncBasePipe
-from .streams import StreamPipe
+from .streams import BatchStreamPipe, StreamPipe
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -158,25 +158,15 @@ class Enrich(SyncBasePipe[Reading, Enriched]):
         )
 
 
-class Summarize(StreamPipe[Enriched, dict[str, SiteSummary]]):
+class Summarize(BatchStreamPipe[Enriched, dict[str, SiteSummary]]):
     """Batch and aggregate: one per-site summary for every *batch_size* readings."""
 
     def __init__(self, batch_size: int) -> None:
-        super().__init__(name="summarize")
-        self.batch_size = batch_size
+        super().__init__(batch_size, name="summarize")
 
-    async def process_stream(
-        self, stream: AsyncIterator[Enriched]
-    ) -> AsyncIterator[dict[str, SiteSummary]]:
-        """Yield a summary per full batch, and one for the partial batch at the end."""
-        batch: list[Enriched] = []
-        async for item in stream:
-            batch.append(item)
-            if len(batch) == self.batch_size:
-                yield summarize(batch)
-                batch = []
-        if batch:
-            yield summarize(batch)
+    async def process_batch(self, batch: list[Enriched]) -> dict[str, SiteSummary]:
+        """Aggregate one batch of readings per site."""
+        return summarize(batch)
 
 
 def summarize(batch: list[Enriched]) -> dict[str, SiteSummary]:
