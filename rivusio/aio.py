@@ -34,7 +34,8 @@ if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
+    from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
+    from datetime import timedelta
     from types import TracebackType
 
     from anyio.abc import TaskGroup
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from .config import RetryConfig, StreamConfig
     from .core.pipes import BasePipe
     from .runtime._policy import Policy
+    from .streams._compat import RunLog
 
 __all__ = ("AsyncStream", "StreamResults")
 
@@ -165,6 +167,7 @@ class AsyncStream(Generic[T]):
     _segments: tuple[tuple[BasePipe[Any, Any], Policy], ...]
     _group: TaskGroup | None
     _runner: Runner[T] | None
+    _log: RunLog | None
 
     def __init__(
         self,
@@ -176,6 +179,7 @@ class AsyncStream(Generic[T]):
         self._segments = ()
         self._group = None
         self._runner = None
+        self._log = None
 
     def through(
         self,
@@ -199,11 +203,14 @@ class AsyncStream(Generic[T]):
         stream: AsyncStream[R] = AsyncStream(self.source, self.config)
         policy = policy_of(self.config).under(on_error, dead_letter, retry)
         stream._segments = (*self._segments, (pipe, policy))
+        stream._log = self._run_log()
         return stream
 
     def _new_runner(self) -> Runner[T]:
         plan = Plan.build(self._segments, self.config)
-        return Runner(plan, self.source)
+        runner: Runner[T] = Runner(plan, self.source)
+        self._run_log().started(plan, runner)
+        return runner
 
     def __aiter__(self) -> AsyncIterator[T]:
         runner = self._new_runner()
@@ -252,3 +259,147 @@ class AsyncStream(Generic[T]):
 
     def _describe(self) -> str:
         return " >> ".join(pipe.name for pipe, _ in self._segments) or "(no pipes)"
+
+    # -- rivusio 0.2.0 stream helpers, built on the batch and window stages ----------------
+
+    def _run_log(self) -> RunLog:
+        if self._log is None:
+            from .streams._compat import RunLog
+
+            self._log = RunLog()
+        return self._log
+
+    def tumbling_window(self, window_size: int) -> AsyncStream[list[T]]:
+        """Return a stream of lists of ``window_size`` items, back to back.
+
+        The partial last window is emitted at end of stream. The same as
+        ``.through(WindowedStreamPipe(window_size))``.
+
+        Args:
+            window_size: Items per window, ``>= 1``.
+
+        Raises:
+            ConfigError: ``window_size`` is not an int ``>= 1``.
+
+        Example::
+
+            async for window in AsyncStream(range(7)).tumbling_window(3):
+                print(window)  # [0, 1, 2], [3, 4, 5], [6]
+
+        .. versionchanged:: 1.0
+            Returns an ``AsyncStream`` (iterate it with ``async for``, as in 0.2.0).
+        """
+        from .streams._compat import tumbling_window
+
+        return self.through(tumbling_window(window_size))
+
+    def sliding_window(
+        self, window_size: int, step_size: int, *, emit_partial: bool = False
+    ) -> AsyncStream[list[T]]:
+        """Return a stream of the last ``window_size`` items, every ``step_size`` items.
+
+        Every full window is emitted, in order; the first is emitted with the
+        ``window_size``-th item, then one every ``step_size`` items. At end of stream the
+        windows that never filled up are dropped, unless ``emit_partial=True``.
+
+        Args:
+            window_size: Items per window, ``>= 1``.
+            step_size: Items between the starts of two windows, from 1 to ``window_size``.
+            emit_partial: Also emit the windows still open at end of stream.
+
+        Raises:
+            ConfigError: A size is not an int ``>= 1``, or ``step_size > window_size``.
+
+        Example::
+
+            async for window in AsyncStream(range(5)).sliding_window(3, 1):
+                print(window)  # [0, 1, 2], [1, 2, 3], [2, 3, 4]
+
+        .. versionchanged:: 1.0
+            No item is skipped; ``step_size`` above ``window_size`` is refused;
+            ``emit_partial`` is new.
+        """
+        from .streams._compat import sliding_window
+
+        return self.through(sliding_window(window_size, step_size, emit_partial=emit_partial))
+
+    def time_window(self, duration: float | timedelta) -> AsyncStream[list[T]]:
+        """Return a stream of lists of the items of back-to-back windows of ``duration``.
+
+        Windows start at the first item and close on a timer at their end, also while the
+        source is idle; windows without items are not emitted. The open window is emitted
+        at end of stream. The same as ``.through(WindowedStreamPipe(duration))``.
+
+        Args:
+            duration: Window length, a ``timedelta`` or seconds, ``> 0``.
+
+        Raises:
+            ConfigError: ``duration`` is not positive.
+
+        .. versionchanged:: 1.0
+            A window closes at its end even when no further item arrives.
+        """
+        from .streams._compat import time_window
+
+        return self.through(time_window(duration))
+
+    def process(self, pipe: BasePipe[Any, R] | Callable[[Any], Any]) -> AsyncStream[R]:
+        """Run *pipe* over the stream as rivusio 0.2.0 did, honouring this stream's config.
+
+        With ``StreamConfig(batch_size=n)`` and ``n > 1``, *pipe* gets lists of up to ``n``
+        items (the last one partial); else with ``window_size`` above zero it gets the list
+        of each time window; else each item. Retries follow ``retry_attempts`` and
+        ``retry_delay`` (``retry_attempts=0`` tries once). *pipe* may also be a plain
+        function of one item, sync or async.
+
+        Args:
+            pipe: A pipe or a function.
+
+        Returns:
+            The stream of *pipe*'s outputs; iterate it with ``async for``.
+
+        Raises:
+            TypeError: *pipe* is neither a pipe nor callable.
+
+        .. versionchanged:: 1.0
+            Windows close on a timer; a failure raises ``StreamError`` (a ``PipeError``).
+        """
+        from .streams._compat import process_pipes
+
+        stream: AsyncStream[Any] = self
+        for stage in process_pipes(self.config, pipe):
+            stream = stream.through(stage)
+        return stream
+
+    def metrics_dict(self) -> dict[str, Any]:
+        """Return the counts of the latest run of this stream or of one derived from it.
+
+        Returns:
+            ``{"buffer_size": n, "metrics": {...}}``: ``n`` items held by open batches
+            and windows; ``metrics`` holds ``items_in``, ``items_out``, ``errors``,
+            ``skipped``, ``dead_lettered``, ``dropped`` and ``late`` summed over the
+            stages, and ``stages`` with the same counts per stage name.
+        """
+        return self._run_log().metrics_dict()
+
+    @property
+    def buffer(self) -> list[T]:
+        """A snapshot of the items waiting in open batches of the latest run."""
+        return self._run_log().buffer()
+
+    async def close(self) -> None:
+        """Mark the stream closed and stop its run in progress, if any.
+
+        Waits until every stage of that run has been torn down.
+        """
+        log = self._run_log()
+        log.closed = True
+        runner = log.running()
+        if runner is not None:
+            runner.cancel()
+            with anyio.CancelScope(shield=True):
+                await runner.done.wait()
+
+    def is_closed(self) -> bool:
+        """Return whether :meth:`close` was called on this stream or a related one."""
+        return self._run_log().closed
