@@ -28,12 +28,15 @@ from .runtime._stage import FusedStage
 from .runtime._steps import apply_all_blocking
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterable, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+    from datetime import timedelta
+    from types import TracebackType
 
     from .config import RetryConfig, StreamConfig
     from .core.pipes import BasePipe
     from .runtime._policy import Policy
     from .runtime._steps import Step
+    from .streams._compat import RunLog
 
 __all__ = ("SyncStream",)
 
@@ -97,6 +100,7 @@ class SyncStream(Generic[T]):
     backend: str
     backend_options: dict[str, Any] | None
     _segments: tuple[tuple[BasePipe[Any, Any], Policy], ...]
+    _log: RunLog | None
 
     def __init__(
         self,
@@ -111,6 +115,7 @@ class SyncStream(Generic[T]):
         self.backend = backend
         self.backend_options = backend_options
         self._segments = ()
+        self._log = None
 
     def through(
         self,
@@ -129,10 +134,12 @@ class SyncStream(Generic[T]):
         )
         policy = policy_of(self.config).under(on_error, dead_letter, retry)
         stream._segments = (*self._segments, (pipe, policy))
+        stream._log = self._run_log()
         return stream
 
     def __iter__(self) -> Iterator[T]:
         plan = Plan.build(self._segments, self.config)
+        self._run_log().started(plan)
         steps = _inline_steps(plan)
         if steps is not None:
             return self._run_inline(steps, chunk_size_for(plan.backpressure.max_buffer_size))
@@ -172,6 +179,7 @@ class SyncStream(Generic[T]):
         source = _ThreadedSource(self.source) if uses_timers else self.source
         stream: AsyncStream[T] = AsyncStream(source, self.config)
         stream._segments = self._segments
+        stream._log = self._run_log()
         with (
             anyio.from_thread.start_blocking_portal(self.backend, self.backend_options) as portal,
             portal.wrap_async_context_manager(stream) as results,
@@ -181,3 +189,137 @@ class SyncStream(Generic[T]):
 
     def __aiter__(self) -> None:
         raise TypeError("SyncStream is synchronous: use 'for', or rivusio.AsyncStream")
+
+    # -- rivusio 0.2.0 stream helpers, built on the batch and window stages ----------------
+
+    def _run_log(self) -> RunLog:
+        if self._log is None:
+            from .streams._compat import RunLog
+
+            self._log = RunLog()
+        return self._log
+
+    def tumbling_window(self, window_size: int) -> SyncStream[list[T]]:
+        """Return a stream of lists of ``window_size`` items, back to back.
+
+        The partial last window is emitted at end of stream. See
+        :meth:`rivusio.AsyncStream.tumbling_window`.
+
+        Args:
+            window_size: Items per window, ``>= 1``.
+
+        Raises:
+            ConfigError: ``window_size`` is not an int ``>= 1``.
+
+        Example::
+
+            for window in SyncStream(range(7)).tumbling_window(3):
+                print(window)  # [0, 1, 2], [3, 4, 5], [6]
+        """
+        from .streams._compat import tumbling_window
+
+        return self.through(tumbling_window(window_size))
+
+    def sliding_window(
+        self, window_size: int, step_size: int, *, emit_partial: bool = False
+    ) -> SyncStream[list[T]]:
+        """Return a stream of the last ``window_size`` items, every ``step_size`` items.
+
+        Every full window is emitted, in order; windows that never filled up are dropped at
+        end of stream unless ``emit_partial=True``. See
+        :meth:`rivusio.AsyncStream.sliding_window`.
+
+        Args:
+            window_size: Items per window, ``>= 1``.
+            step_size: Items between the starts of two windows, from 1 to ``window_size``.
+            emit_partial: Also emit the windows still open at end of stream.
+
+        Raises:
+            ConfigError: A size is not an int ``>= 1``, or ``step_size > window_size``.
+
+        .. versionchanged:: 1.0
+            No item is skipped; ``step_size`` above ``window_size`` is refused;
+            ``emit_partial`` is new.
+        """
+        from .streams._compat import sliding_window
+
+        return self.through(sliding_window(window_size, step_size, emit_partial=emit_partial))
+
+    def time_window(self, duration: float | timedelta) -> SyncStream[list[T]]:
+        """Return a stream of lists of the items of back-to-back windows of ``duration``.
+
+        Windows close on a timer at their end, also while the source blocks (the source is
+        then read in a worker thread). See :meth:`rivusio.AsyncStream.time_window`.
+
+        Args:
+            duration: Window length, a ``timedelta`` or seconds, ``> 0``.
+
+        Raises:
+            ConfigError: ``duration`` is not positive.
+
+        .. versionchanged:: 1.0
+            A window closes at its end even when no further item arrives.
+        """
+        from .streams._compat import time_window
+
+        return self.through(time_window(duration))
+
+    def process(self, pipe: BasePipe[Any, R] | Callable[[Any], Any]) -> SyncStream[R]:
+        """Run *pipe* over the stream as rivusio 0.2.0 did, honouring this stream's config.
+
+        See :meth:`rivusio.AsyncStream.process`: batches with ``batch_size > 1``, else time
+        windows with ``window_size`` above zero, else each item; ``retry_attempts=0`` tries
+        once. *pipe* may be a plain function of one item.
+
+        Args:
+            pipe: A pipe or a function.
+
+        Returns:
+            The stream of *pipe*'s outputs; iterate it with ``for``.
+
+        Raises:
+            TypeError: *pipe* is neither a pipe nor callable.
+        """
+        from .streams._compat import process_pipes
+
+        stream: SyncStream[Any] = self
+        for stage in process_pipes(self.config, pipe):
+            stream = stream.through(stage)
+        return stream
+
+    def metrics_dict(self) -> dict[str, Any]:
+        """Return the counts of the latest run of this stream or of one derived from it.
+
+        Returns:
+            The shape of :meth:`rivusio.AsyncStream.metrics_dict`.
+        """
+        return self._run_log().metrics_dict()
+
+    @property
+    def buffer(self) -> list[T]:
+        """A snapshot of the items waiting in open batches of the latest run."""
+        return self._run_log().buffer()
+
+    def close(self) -> None:
+        """Mark the stream closed.
+
+        A run in progress stops when its ``for`` loop is left, which also tears it down.
+        """
+        self._run_log().closed = True
+
+    def is_closed(self) -> bool:
+        """Return whether :meth:`close` was called on this stream or a related one."""
+        return self._run_log().closed
+
+    def __enter__(self) -> SyncStream[T]:
+        """Return the stream itself; 0.2.0's ``with SyncStream(...) as stream:``."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the stream (see :meth:`close`)."""
+        self.close()
