@@ -38,6 +38,20 @@ Error processing {'a': 0, 'b': 1}: Division by zero: division by zero
 Result: {'error': 'Division by zero: division by zero'}
 Result: {'a': 20.0, 'b': 10.0}
 """,
+    "first_pipeline": """\
+21.5
+18.0
+42.0 Offset(name='Offset', offset=32.0)
+212.0
+['Parse', 'Scale', 'Offset']
+50.0 F
+-40.0 F (freezing)
+32.0 F (freezing)
+212.0 F
+-40.0
+32.0
+212.0
+""",
     "stream_errors": """\
 result: 0.25
 result: 0.5
@@ -48,6 +62,43 @@ stage='Reciprocal' item=0.0 cause=ZeroDivisionError('float division by zero')
 {'processed': {'id': 1, 'value': 10}}
 {'processed': {'id': 2, 'value': 20}}
 {'processed': {'id': 3, 'value': 30}}
+""",
+    "streams_tutorial": """\
+== sources
+['a!', 'list!']
+['ready!', 'steady!', 'go!']
+['a!', 'channel!']
+== chaining
+  (setup)
+  (teardown)
+['ONE!', 'TWO!']
+  (setup)
+  (teardown)
+['ONE!', 'TWO!']
+== structured
+  (setup)
+READY
+STEADY
+  (teardown)
+after the block
+== bare_loop
+  (setup)
+READY
+STEADY
+GO
+  (teardown)
+after the loop
+== stream_stage
+[1, 3, 6, 10]
+StreamPipeline
+5
+11
+13
+== sync_stream
+['no!', 'event!', 'loop!']
+  (setup)
+  (teardown)
+['IN!', 'A!', 'THREAD!']
 """,
     "sync_streams": """\
 Batch sum: 6.0
