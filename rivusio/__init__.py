@@ -22,11 +22,18 @@ from .core import AsyncPipeline as AsyncPipeline
 from .core import BasePipe as BasePipe
 from .core import ConfigError as ConfigError
 from .core import DeadLetter as DeadLetter
+from .core import Message as Message
+from .core import MessageMetadata as MessageMetadata
 from .core import PipeError as PipeError
 from .core import PipelineError as PipelineError
 from .core import StreamError as StreamError
 from .core import SyncBasePipe as SyncBasePipe
 from .core import SyncPipeline as SyncPipeline
+from .plugins import PluginRegistry as PluginRegistry
+from .plugins import register_async_sink as register_async_sink
+from .plugins import register_async_source as register_async_source
+from .plugins import register_sync_sink as register_sync_sink
+from .plugins import register_sync_source as register_sync_source
 from .sync import SyncStream as SyncStream
 
 __all__ = (
@@ -53,6 +60,14 @@ __all__ = (
     "StreamError",
     "ConfigError",
     "DeadLetter",
+    "Message",
+    "MessageMetadata",
+    # plugins
+    "PluginRegistry",
+    "register_async_source",
+    "register_async_sink",
+    "register_sync_source",
+    "register_sync_sink",
 )
 
 # Show `rivusio.AsyncStream` rather than `rivusio.aio.AsyncStream` in reprs and docs. Config

@@ -1,9 +1,11 @@
-"""The vocabulary: pipes, pipelines, errors and records."""
+"""The vocabulary: pipes, pipelines, errors, messages and records."""
 
 from .exceptions import ConfigError as ConfigError
 from .exceptions import PipeError as PipeError
 from .exceptions import PipelineError as PipelineError
 from .exceptions import StreamError as StreamError
+from .message import Message as Message
+from .message import MessageMetadata as MessageMetadata
 from .pipeline import AsyncPipeline as AsyncPipeline
 from .pipeline import SyncPipeline as SyncPipeline
 from .pipes import AsyncBasePipe as AsyncBasePipe
@@ -17,6 +19,8 @@ __all__ = (
     "BasePipe",
     "ConfigError",
     "DeadLetter",
+    "Message",
+    "MessageMetadata",
     "PipeError",
     "PipelineError",
     "StreamError",

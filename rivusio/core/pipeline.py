@@ -71,7 +71,8 @@ def compose(*pipes: BasePipe[Any, Any]) -> BasePipe[Any, Any]:
 
         return StreamPipeline(flat)
     if all(isinstance(p, SyncBasePipe) for p in flat):
-        return SyncPipeline(flat)
+        # The all() above checked every pipe; mypy cannot narrow the list from it.
+        return SyncPipeline(cast("list[SyncBasePipe[Any, Any]]", flat))
     return AsyncPipeline(flat)
 
 
@@ -88,28 +89,84 @@ def _check_pipes(owner: str, pipes: Sequence[Any]) -> list[BasePipe[Any, Any]]:
 
 @attrs.define(eq=False)
 class _Outputs:
-    """The last few outputs of each pipe, for :meth:`get_pipe_outputs`."""
+    """The last few outputs of each pipe, for :meth:`get_pipe_outputs`.
 
-    keep: int
-    by_pipe: dict[int, collections.deque[Any]] = attrs.Factory(dict)
+    Every pipe's deque exists from the start, so that recording from several worker
+    threads at once (``execute_parallel`` with ``thread_pool``) never races to create one.
+    """
+
+    by_pipe: dict[int, collections.deque[Any]]
+
+    @classmethod
+    def for_pipes(cls, pipes: Sequence[BasePipe[Any, Any]], keep: int) -> _Outputs:
+        return cls({id(pipe): collections.deque(maxlen=keep) for pipe in pipes} if keep else {})
 
     def record(self, pipe: BasePipe[Any, Any], value: Any) -> None:
-        if self.keep:
-            kept = self.by_pipe.get(id(pipe))
-            if kept is None:
-                kept = self.by_pipe[id(pipe)] = collections.deque(maxlen=self.keep)
+        kept = self.by_pipe.get(id(pipe))
+        if kept is not None:
             kept.append(value)
 
     def get(self, pipe: BasePipe[Any, Any]) -> list[Any]:
         return list(self.by_pipe.get(id(pipe), ()))
 
 
-def _pipeline_repr(self: Any) -> str:
-    return f"{type(self).__name__}({' >> '.join(p.name for p in self.pipes)})"
+class _Chain:
+    """What SyncPipeline and AsyncPipeline share: their pipes, recent outputs and parallel
+    settings. The fields are declared by each attrs class; only methods live here."""
+
+    name: str
+    pipes: list[BasePipe[Any, Any]]
+    _outputs: _Outputs
+    _parallel: ParallelConfig | None
+    _parallel_session: Any
+
+    def _init_chain(
+        self,
+        pipes: Sequence[BasePipe[Any, Any]],
+        name: str | None,
+        keep_outputs: int,
+        settings: dict[str, Any],
+    ) -> None:
+        self.__attrs_init__(name=name or type(self).__name__, **settings)  # type: ignore[attr-defined]
+        self.pipes = _check_pipes(type(self).__name__, pipes)
+        self._outputs = _Outputs.for_pipes(self.pipes, keep_outputs)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({' >> '.join(p.name for p in self.pipes)})"
+
+    def get_pipe_outputs(self, pipe: BasePipe[Any, Any]) -> list[Any]:
+        """Return the most recent outputs of *pipe* (at most ``keep_outputs``), oldest first.
+
+        .. versionchanged:: 1.0
+            Bounded by ``keep_outputs``; rivusio 0.2.0 kept every output forever.
+        """
+        return self._outputs.get(pipe)
+
+    def configure_parallel(
+        self,
+        strategy: ExecutionStrategy | str,
+        max_workers: int | None = None,
+        chunk_size: int = 1000,
+    ) -> None:
+        """Choose how ``execute_parallel`` spreads inputs; see :mod:`rivusio.parallel`.
+
+        Args:
+            strategy: ``"gather"``, ``"thread_pool"`` or ``"process_pool"`` (or the
+                :class:`~rivusio.ExecutionStrategy` member).
+            max_workers: At most this many inputs at once; ``None`` for the strategy's
+                default.
+            chunk_size: Inputs per worker-process call under ``process_pool``.
+
+        Raises:
+            ConfigError: A value is invalid (``ConfigError`` is a ``ValueError``).
+        """
+        from ..parallel import make_parallel_config
+
+        self._parallel = make_parallel_config(strategy, max_workers, chunk_size)
 
 
 @attrs.define(eq=False, init=False, repr=False)
-class SyncPipeline(SyncBasePipe[InT, OutT]):
+class SyncPipeline(_Chain, SyncBasePipe[InT, OutT]):
     """A chain of sync pipes; itself a sync pipe.
 
     ``pipeline(x)`` runs every pipe in order on one value. A pipe's
@@ -126,7 +183,8 @@ class SyncPipeline(SyncBasePipe[InT, OutT]):
 
     pipes: list[BasePipe[Any, Any]] = attrs.field(init=False)
     _outputs: _Outputs = attrs.field(init=False)
-    _parallel: ParallelConfig | None = attrs.field(init=False)
+    _parallel: ParallelConfig | None = attrs.field(init=False, default=None)
+    _parallel_session: Any = attrs.field(init=False, default=None)
 
     def __init__(
         self,
@@ -136,18 +194,13 @@ class SyncPipeline(SyncBasePipe[InT, OutT]):
         keep_outputs: int = DEFAULT_KEPT_OUTPUTS,
         **settings: Any,
     ) -> None:
-        self.__attrs_init__(name=name or type(self).__name__, **settings)  # type: ignore[attr-defined]
-        self.pipes = _check_pipes(type(self).__name__, pipes)
+        self._init_chain(pipes, name, keep_outputs, settings)
         for index, pipe in enumerate(self.pipes):
             if not isinstance(pipe, SyncBasePipe):
                 raise TypeError(
                     f"SyncPipeline: pipes[{index}] ({pipe.name}) is not a sync pipe; "
                     f"use AsyncPipeline for a chain with async pipes"
                 )
-        self._outputs = _Outputs(keep_outputs)
-        self._parallel = None
-
-    __repr__ = _pipeline_repr
 
     def process(self, data: InT) -> OutT:
         """Run *data* through every pipe in order.
@@ -158,7 +211,7 @@ class SyncPipeline(SyncBasePipe[InT, OutT]):
         value: Any = data
         for pipe in self.pipes:
             try:
-                value = pipe.process(value)
+                value = pipe.process(value)  # type: ignore[attr-defined]
             except PipelineError:
                 raise
             except Exception as exc:
@@ -169,32 +222,18 @@ class SyncPipeline(SyncBasePipe[InT, OutT]):
             self._outputs.record(pipe, value)
         return cast("OutT", value)
 
-    def get_pipe_outputs(self, pipe: BasePipe[Any, Any]) -> list[Any]:
-        """Return the most recent outputs of *pipe* (at most ``keep_outputs``), oldest first."""
-        return self._outputs.get(pipe)
-
     def execute_conditional(self, data: InT, condition: Callable[[InT], bool]) -> InT | OutT:
         """Run the pipeline on *data* if ``condition(data)`` is true, else return *data*."""
         return self.process(data) if condition(data) else data
 
-    def configure_parallel(
-        self,
-        strategy: ExecutionStrategy | str,
-        max_workers: int | None = None,
-        chunk_size: int = 1000,
-    ) -> None:
-        """Choose how :meth:`execute_parallel` spreads items; see :mod:`rivusio.parallel`."""
-        from ..parallel import make_parallel_config
-
-        self._parallel = make_parallel_config(strategy, max_workers, chunk_size)
-
     def execute_parallel(self, items: Iterable[InT]) -> list[OutT]:
-        """Run the pipeline on every item concurrently; results come in input order.
+        """Run the pipeline on every item at once; results come in input order.
 
-        Must be called inside ``with pipeline:``.
+        Plain blocking code: the work runs on an event loop in a background thread that
+        the enclosing ``with pipeline:`` block owns. See :mod:`rivusio.parallel`.
 
         Raises:
-            PipelineError: Called outside ``with``, or an item failed.
+            PipelineError: Called outside ``with pipeline:``, or an item failed.
         """
         from ..parallel import run_parallel_sync
 
@@ -218,7 +257,7 @@ class SyncPipeline(SyncBasePipe[InT, OutT]):
 
 
 @attrs.define(eq=False, init=False, repr=False)
-class AsyncPipeline(AsyncBasePipe[InT, OutT]):
+class AsyncPipeline(_Chain, AsyncBasePipe[InT, OutT]):
     """A chain of per-item pipes, sync and async mixed; itself an async pipe.
 
     ``await pipeline(x)`` runs every pipe in order on one value. A pipe's ``handle_error``
@@ -235,7 +274,8 @@ class AsyncPipeline(AsyncBasePipe[InT, OutT]):
 
     pipes: list[BasePipe[Any, Any]] = attrs.field(init=False)
     _outputs: _Outputs = attrs.field(init=False)
-    _parallel: ParallelConfig | None = attrs.field(init=False)
+    _parallel: ParallelConfig | None = attrs.field(init=False, default=None)
+    _parallel_session: Any = attrs.field(init=False, default=None)
 
     def __init__(
         self,
@@ -245,18 +285,13 @@ class AsyncPipeline(AsyncBasePipe[InT, OutT]):
         keep_outputs: int = DEFAULT_KEPT_OUTPUTS,
         **settings: Any,
     ) -> None:
-        self.__attrs_init__(name=name or type(self).__name__, **settings)  # type: ignore[attr-defined]
-        self.pipes = _check_pipes(type(self).__name__, pipes)
+        self._init_chain(pipes, name, keep_outputs, settings)
         for index, pipe in enumerate(self.pipes):
             if pipe.is_stream_stage:
                 raise TypeError(
                     f"AsyncPipeline: pipes[{index}] ({pipe.name}) is a stream stage; compose "
                     f"with >> to get a StreamPipeline and run it with .stream(source)"
                 )
-        self._outputs = _Outputs(keep_outputs)
-        self._parallel = None
-
-    __repr__ = _pipeline_repr
 
     async def process(self, data: InT) -> OutT:
         """Run *data* through every pipe in order.
@@ -282,33 +317,17 @@ class AsyncPipeline(AsyncBasePipe[InT, OutT]):
             self._outputs.record(pipe, value)
         return cast("OutT", value)
 
-    def get_pipe_outputs(self, pipe: BasePipe[Any, Any]) -> list[Any]:
-        """Return the most recent outputs of *pipe* (at most ``keep_outputs``), oldest first."""
-        return self._outputs.get(pipe)
-
     async def execute_conditional(self, data: InT, condition: Callable[[InT], bool]) -> InT | OutT:
         """Run the pipeline on *data* if ``condition(data)`` is true, else return *data*."""
         return await self.process(data) if condition(data) else data
 
-    def configure_parallel(
-        self,
-        strategy: ExecutionStrategy | str,
-        max_workers: int | None = None,
-        chunk_size: int = 1000,
-    ) -> None:
-        """Choose how :meth:`execute_parallel` spreads items; see :mod:`rivusio.parallel`."""
-        from ..parallel import make_parallel_config
-
-        self._parallel = make_parallel_config(strategy, max_workers, chunk_size)
-
     async def execute_parallel(self, items: Iterable[InT]) -> list[OutT]:
-        """Run the pipeline on every item concurrently; results come in input order.
+        """Run the pipeline on every item at once; results come in input order.
 
-        At most ``max_workers`` items are in flight at once. Must be called inside
-        ``async with pipeline:``.
+        At most ``max_workers`` items are in flight at once. See :mod:`rivusio.parallel`.
 
         Raises:
-            PipelineError: Called outside ``async with``, or an item failed.
+            PipelineError: Called outside ``async with pipeline:``, or an item failed.
         """
         from ..parallel import run_parallel
 
