@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib.util
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -17,7 +18,15 @@ from .helpers import Double, FailOn, Hooks, Inc
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-BACKENDS = ["asyncio", "trio"]
+BACKENDS = [
+    "asyncio",
+    pytest.param(
+        "trio",
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec("trio") is None, reason="trio is not installed"
+        ),
+    ),
+]
 
 
 class NoLoop(SyncBasePipe[int, int]):
