@@ -159,8 +159,16 @@ class BatchStreamPipe(StreamPipe[InT, OutT]):
         """
         return cast("OutT", batch)
 
-    async def process_items(self, batch: list[InT]) -> list[OutT]:
-        """Apply :meth:`~rivusio.streams.StreamPipe.process_item` to each item of *batch*.
+    async def process_item(self, item: InT) -> Any:
+        """Transform one item for :meth:`process_items`; the default returns it unchanged.
+
+        Its result type is free: in a batch stage, only :meth:`process_batch` produces the
+        stage's outputs.
+        """
+        return item
+
+    async def process_items(self, batch: list[InT]) -> list[Any]:
+        """Apply :meth:`process_item` to each item of *batch*.
 
         A helper for :meth:`process_batch`; the items are processed one after another, in
         order. An exception from any item fails the whole batch.
