@@ -161,7 +161,7 @@ async def test_the_innermost_setting_wins() -> None:
     assert len(failed) == 1
 
     strict = ParseReading(on_error="raise")
-    with pytest.raises(StreamError, match="^stage 'ParseReading' failed: ValueError"):
+    with pytest.raises(StreamError, match=r"^stage 'ParseReading' failed: ValueError"):
         async for _ in AsyncStream(readings, config).through(strict, on_error="skip"):
             pass
 
@@ -194,7 +194,7 @@ async def test_process_stream_errors_stop_the_stream() -> None:
                 total, count = total + value, count + 1
             yield total / count
 
-    with pytest.raises(StreamError, match="^stage 'Average' failed: ZeroDivisionError"):
+    with pytest.raises(StreamError, match=r"^stage 'Average' failed: ZeroDivisionError"):
         async for _ in AsyncStream([]).through(Average(), on_error="skip"):
             pass
 
