@@ -215,8 +215,7 @@ async def test_simultaneous_failures_are_one_stream_error() -> None:
 
     error = caught.value
     assert str(error) == (
-        "stage 'cache' failed: OSError: cache: could not flush "
-        "(and 1 more failure(s): 'archive')"
+        "stage 'cache' failed: OSError: cache: could not flush (and 1 more failure(s): 'archive')"
     )
     assert [other.stage for other in error.others] == ["archive"]
     assert str(error.others[0].__cause__) == "archive: could not flush"
