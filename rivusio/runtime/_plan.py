@@ -104,18 +104,30 @@ def _keep(item: Any) -> bool:
 
 @attrs.define(eq=False)
 class Plan:
-    """The stages of one run, in order, and the stream's default buffer settings."""
+    """The stages of one run, in order, and the stream's default buffer settings.
+
+    ``pipes`` (the pipes the plan was built from), ``monitors`` (the stream's own) and
+    ``collect_metrics`` tell the runner which monitors watch the run (:mod:`._watch`).
+    """
 
     stages: list[Stage]
     backpressure: BackpressureConfig
+    pipes: list[BasePipe[Any, Any]] = attrs.field(factory=list)
+    monitors: Sequence[Any] = ()
+    collect_metrics: bool = True
 
     @classmethod
     def build(
         cls,
         segments: Sequence[tuple[BasePipe[Any, Any], Policy]],
         config: StreamConfig | None,
+        *,
+        monitors: Sequence[Any] = (),
     ) -> Plan:
-        """Plan a run of *segments* (each a pipe with the settings of its ``through``)."""
+        """Plan a run of *segments* (each a pipe with the settings of its ``through``).
+
+        *monitors* watch every stage of the run, in addition to the monitors of the pipes.
+        """
         from ..config import BackpressureConfig
 
         units: list[Unit] = [u for pipe, policy in segments for u in units_for(pipe, policy)]
@@ -124,4 +136,10 @@ class Plan:
         backpressure = BackpressureConfig()
         if config is not None:
             backpressure = config.effective_backpressure()
-        return cls(fuse(units), backpressure)
+        return cls(
+            fuse(units),
+            backpressure,
+            pipes=[pipe for pipe, _ in segments],
+            monitors=monitors,
+            collect_metrics=config is None or config.collect_metrics,
+        )

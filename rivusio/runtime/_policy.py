@@ -18,6 +18,7 @@ from anyio.abc import ObjectSendStream
 
 from ..core.exceptions import ConfigError
 from ..core.records import DeadLetter
+from ._log import item_lost, retrying
 
 if TYPE_CHECKING:
     from ..config import RetryConfig
@@ -121,6 +122,7 @@ def recover(
         yield Sleep(retry.delay_for(attempt, random.random()))
         stats.retries += 1
         attempt += 1
+        retrying(stage, attempt, retry.attempts, error)
         try:
             return (yield Call(fn, (item,)))
         except Exception as again:
@@ -132,10 +134,12 @@ def recover(
             error = final
     if policy.on_error == "skip":
         stats.skipped += 1
+        item_lost(stage, "skipped", item, error)
         return NO_RESULT
     if policy.on_error == "dead_letter":
         yield Deliver(DeadLetter(item=item, error=error, stage=stage))
         stats.dead_lettered += 1
+        item_lost(stage, "dead-lettered", item, error)
         return NO_RESULT
     raise StageFailure(stage, item, error)
 

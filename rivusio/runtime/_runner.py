@@ -22,7 +22,9 @@ import attrs
 from ..core._types import T
 from ..core.exceptions import StreamError
 from ._links import Link
+from ._log import stage_failed, stage_finished
 from ._policy import StageFailure
+from ._watch import finish, watch
 
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
@@ -99,6 +101,15 @@ class Runner(Generic[T]):
 
     async def run(self) -> None:
         """Run the plan to the end, or until cancelled or failed; never raises a failure."""
+        plan = self.plan
+        watches = watch(
+            plan.pipes,
+            plan.stages,
+            self.links,
+            plan.monitors,
+            timed=plan.collect_metrics,
+            now=anyio.current_time(),
+        )
         try:
             with self._scope:
                 async with anyio.create_task_group() as tg:
@@ -112,6 +123,8 @@ class Runner(Generic[T]):
             self.interrupt = _first_leaf(group)
         finally:
             self.output.close_sender()
+            # Monitors get the final figures before the consumer learns that the run is over.
+            finish(watches, anyio.current_time())
             self.done.set()
 
     def _fail(self, position: int, stage: str, error: BaseException, item: Any = None) -> None:
@@ -122,6 +135,7 @@ class Runner(Generic[T]):
         """
         failure = StreamError(stage, error, item=item)
         failure.__cause__ = error
+        stage_failed(stage, error)
         self.failures.append(failure)
         for scope in self._task_scopes[:position]:
             scope.cancel()
@@ -169,6 +183,8 @@ class Runner(Generic[T]):
                         await _call_hook(hook, "teardown")
                     except Exception as exc:
                         self._fail(position, getattr(hook, "name", stage.name), exc)
+            for stats in stage.stats():
+                stage_finished(stats)
 
 
 def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:

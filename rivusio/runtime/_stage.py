@@ -7,6 +7,7 @@ hooks' ``setup``/``teardown`` around it, and turns exceptions into stream errors
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
@@ -80,6 +81,8 @@ class InboxItems:
         self._stats = stats
         self._chunk: list[Any] = []
         self._next = 0
+        self.waited = 0.0
+        """Seconds spent waiting for input, kept only while the stage is timed."""
 
     def __aiter__(self) -> InboxItems:
         return self
@@ -87,10 +90,15 @@ class InboxItems:
     async def __anext__(self) -> Any:
         index = self._next
         if index >= len(self._chunk):
+            timed = self._stats.timings is not None
+            started = perf_counter() if timed else 0.0
             try:
                 self._chunk = await self._inbox.get()
             except anyio.EndOfStream:
                 raise StopAsyncIteration from None
+            finally:
+                if timed:
+                    self.waited += perf_counter() - started
             self._stats.items_in += len(self._chunk)
             index = 0
         self._next = index + 1
@@ -111,7 +119,8 @@ class StreamFunctionStage:
         self._stats = StageStats(self.name)
 
     async def run(self, inbox: Link[Any], outbox: Link[Any]) -> None:
-        outputs = self.process_stream(InboxItems(inbox, self._stats))
+        items = InboxItems(inbox, self._stats)
+        outputs = self.process_stream(items)
         if not hasattr(outputs, "__anext__"):
             raise TypeError(
                 f"stage {self.name!r}: process_stream() must return an async iterator (write "
@@ -119,9 +128,12 @@ class StreamFunctionStage:
             )
         stats = self._stats
         try:
-            async for output in outputs:
-                stats.items_out += 1
-                await outbox.put(output)
+            if stats.timings is None:
+                async for output in outputs:
+                    stats.items_out += 1
+                    await outbox.put(output)
+            else:
+                await _timed_outputs(outputs, items, stats, outbox)
         finally:
             aclose = getattr(outputs, "aclose", None)
             if aclose is not None:
@@ -129,3 +141,24 @@ class StreamFunctionStage:
 
     def stats(self) -> list[StageStats]:
         return [self._stats]
+
+
+async def _timed_outputs(
+    outputs: AsyncIterator[Any], items: InboxItems, stats: StageStats, outbox: Link[Any]
+) -> None:
+    """Forward *outputs*, timing the work between outputs without the waits for input.
+
+    Each stretch of work counts for the inputs taken during it, so the stage's times are
+    per input item, like a per-item step's.
+    """
+    while True:
+        taken, items.waited = stats.items_in, 0.0
+        started = perf_counter()
+        try:
+            output = await outputs.__anext__()
+        except StopAsyncIteration:
+            stats.observe(perf_counter() - started - items.waited, stats.items_in - taken)
+            return
+        stats.observe(perf_counter() - started - items.waited, stats.items_in - taken)
+        stats.items_out += 1
+        await outbox.put(output)

@@ -9,6 +9,7 @@ task switch between steps. An item that fails leaves the fast loop for the error
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -101,6 +102,7 @@ class Step:
 
     async def apply(self, chunk: list[Any]) -> list[Any]:
         """Run the step over *chunk* on the event loop; return the outputs in order."""
+        started = perf_counter() if self.stats.timings is not None else 0.0
         out: list[Any] = []
         items = iter(chunk)
         call = self._call
@@ -119,10 +121,11 @@ class Step:
                 raise
             if result is not NO_RESULT:
                 out.append(result)
-        return self._count(chunk, _finish(self.kind, out))
+        return self._count(chunk, _finish(self.kind, out), started)
 
     def apply_blocking(self, chunk: list[Any]) -> list[Any]:
         """Run a sync step over *chunk* with no event loop; return the outputs in order."""
+        started = perf_counter() if self.stats.timings is not None else 0.0
         out: list[Any] = []
         items = iter(chunk)
         while True:
@@ -137,7 +140,7 @@ class Step:
                 raise
             if result is not NO_RESULT:
                 out.append(result)
-        return self._count(chunk, _finish(self.kind, out))
+        return self._count(chunk, _finish(self.kind, out), started)
 
     def _recovery(self, item: Any, error: Exception) -> Any:
         return recover(
@@ -150,10 +153,12 @@ class Step:
             error=error,
         )
 
-    def _count(self, chunk: list[Any], out: list[Any]) -> list[Any]:
+    def _count(self, chunk: list[Any], out: list[Any], started: float) -> list[Any]:
         stats = self.stats
         stats.items_in += len(chunk)
         stats.items_out += len(out)
+        if stats.timings is not None:
+            stats.observe(perf_counter() - started, len(chunk))
         return out
 
 
