@@ -61,7 +61,9 @@ async def test_items_in_flight_stay_within_the_bound() -> None:
 
     capacity = 16
     config = StreamConfig(backpressure=BackpressureConfig(max_buffer_size=capacity))
-    async with AsyncStream(endless(), config).through(Double() >> StreamPipe()) as results:
+    async with AsyncStream(endless(), config).through(
+        Double() >> StreamPipe[int, int]()
+    ) as results:
         async for _ in results:
             consumed += 1
             most_in_flight = max(most_in_flight, produced - consumed)
