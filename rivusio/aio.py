@@ -188,6 +188,8 @@ class AsyncStream(Generic[T]):
         on_error: ErrorPolicy | None = None,
         dead_letter: DeadLetterSink | None = None,
         retry: RetryConfig | None = None,
+        concurrency: int = 1,
+        ordered: bool = True,
     ) -> AsyncStream[R]:
         """Return a new stream of *pipe*'s outputs; chainable.
 
@@ -199,8 +201,21 @@ class AsyncStream(Generic[T]):
             on_error: ``"raise"``, ``"skip"`` or ``"dead_letter"``.
             dead_letter: The dead-letter sink for ``"dead_letter"``.
             retry: Retry failed items before the error policy applies.
+            concurrency: Process up to this many items at once, ``>= 1``; *pipe* must
+                then be made of per-item pipes. The same as
+                ``.through(rivusio.streams.map(pipe, concurrency=N, ordered=ordered))``.
+            ordered: With ``concurrency > 1``, deliver outputs in input order (default);
+                ``False`` delivers them as they finish.
+
+        Raises:
+            ConfigError: ``concurrency`` is not an int >= 1.
         """
         stream: AsyncStream[R] = AsyncStream(self.source, self.config)
+        if concurrency != 1:
+            # Imported here: rivusio.streams builds on this module.
+            from .streams import map as concurrently
+
+            pipe = concurrently(pipe, concurrency=concurrency, ordered=ordered, name=pipe.name)
         policy = policy_of(self.config).under(on_error, dead_letter, retry)
         stream._segments = (*self._segments, (pipe, policy))
         stream._log = self._run_log()

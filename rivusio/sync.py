@@ -124,6 +124,8 @@ class SyncStream(Generic[T]):
         on_error: ErrorPolicy | None = None,
         dead_letter: DeadLetterSink | None = None,
         retry: RetryConfig | None = None,
+        concurrency: int = 1,
+        ordered: bool = True,
     ) -> SyncStream[R]:
         """Return a new stream of *pipe*'s outputs; chainable. See ``AsyncStream.through``."""
         stream: SyncStream[R] = SyncStream(
@@ -132,6 +134,11 @@ class SyncStream(Generic[T]):
             backend=self.backend,
             backend_options=self.backend_options,
         )
+        if concurrency != 1:
+            # Imported here: rivusio.streams builds on this module.
+            from .streams import map as concurrently
+
+            pipe = concurrently(pipe, concurrency=concurrency, ordered=ordered, name=pipe.name)
         policy = policy_of(self.config).under(on_error, dead_letter, retry)
         stream._segments = (*self._segments, (pipe, policy))
         stream._log = self._run_log()
