@@ -26,8 +26,8 @@ The strategies (:class:`~rivusio.ExecutionStrategy`):
 
 Results come back in input order whatever the strategy. When an input fails, the inputs
 still running are cancelled (a worker thread is waited for; a worker process is stopped)
-and :class:`~rivusio.PipelineError` is raised for the failed input that comes first in
-input order. A pipeline that was never configured uses ``ParallelConfig()`` (``gather``,
+and :class:`~rivusio.PipelineError` is raised; when several inputs failed before the
+cancellation took effect, it is for the one that comes first in input order. A pipeline that was never configured uses ``ParallelConfig()`` (``gather``,
 4 at once) if it is an ``AsyncPipeline`` and ``thread_pool`` with 4 threads if it is a
 ``SyncPipeline``.
 
