@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from .config import RetryConfig, StreamConfig
     from .core.pipes import BasePipe
+    from .monitoring import PipelineMonitor
     from .runtime._policy import Policy
     from .streams._compat import RunLog
 
@@ -168,6 +169,7 @@ class AsyncStream(Generic[T]):
     _group: TaskGroup | None
     _runner: Runner[T] | None
     _log: RunLog | None
+    _monitor: PipelineMonitor | None
 
     def __init__(
         self,
@@ -180,6 +182,27 @@ class AsyncStream(Generic[T]):
         self._group = None
         self._runner = None
         self._log = None
+        self._monitor = None
+
+    def set_monitor(self, monitor: PipelineMonitor) -> None:
+        """Report every stage of this stream's later runs to *monitor*.
+
+        Streams derived from this one with :meth:`through` afterwards keep the monitor.
+        Pipes may have monitors of their own (``pipe.set_monitor``); both are fed.
+
+        Args:
+            monitor: The monitor whose ``get_metrics()`` will report the runs.
+
+        Example::
+
+            monitor = PipelineMonitor()
+            stream = AsyncStream(source).through(parse >> enrich)
+            stream.set_monitor(monitor)
+            async for item in stream:
+                ...
+            monitor.get_metrics()["stages"]["parse"]["items_out"]
+        """
+        self._monitor = monitor
 
     def through(
         self,
@@ -219,10 +242,12 @@ class AsyncStream(Generic[T]):
         policy = policy_of(self.config).under(on_error, dead_letter, retry)
         stream._segments = (*self._segments, (pipe, policy))
         stream._log = self._run_log()
+        stream._monitor = self._monitor
         return stream
 
     def _new_runner(self) -> Runner[T]:
-        plan = Plan.build(self._segments, self.config)
+        monitors = () if self._monitor is None else (self._monitor,)
+        plan = Plan.build(self._segments, self.config, monitors=monitors)
         runner: Runner[T] = Runner(plan, self.source)
         self._run_log().started(plan, runner)
         return runner

@@ -11,6 +11,7 @@ and runs every teardown before control returns.
 from __future__ import annotations
 
 import itertools
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Generic
 
 import anyio
@@ -26,6 +27,7 @@ from .runtime._policy import StageFailure
 from .runtime._runner import SOURCE
 from .runtime._stage import FusedStage
 from .runtime._steps import apply_all_blocking
+from .runtime._watch import finish, watch
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
     from .config import RetryConfig, StreamConfig
     from .core.pipes import BasePipe
+    from .monitoring import PipelineMonitor
     from .runtime._policy import Policy
     from .runtime._steps import Step
     from .streams._compat import RunLog
@@ -101,6 +104,7 @@ class SyncStream(Generic[T]):
     backend_options: dict[str, Any] | None
     _segments: tuple[tuple[BasePipe[Any, Any], Policy], ...]
     _log: RunLog | None
+    _monitor: PipelineMonitor | None
 
     def __init__(
         self,
@@ -116,6 +120,18 @@ class SyncStream(Generic[T]):
         self.backend_options = backend_options
         self._segments = ()
         self._log = None
+        self._monitor = None
+
+    def set_monitor(self, monitor: PipelineMonitor) -> None:
+        """Report every stage of this stream's later runs to *monitor*.
+
+        See ``AsyncStream.set_monitor``. A stream of sync pipes that runs inline has no
+        buffers: its stages report ``buffer_size``, ``capacity`` and ``blocked_time`` 0.
+
+        Args:
+            monitor: The monitor whose ``get_metrics()`` will report the runs.
+        """
+        self._monitor = monitor
 
     def through(
         self,
@@ -142,22 +158,34 @@ class SyncStream(Generic[T]):
         policy = policy_of(self.config).under(on_error, dead_letter, retry)
         stream._segments = (*self._segments, (pipe, policy))
         stream._log = self._run_log()
+        stream._monitor = self._monitor
         return stream
 
     def __iter__(self) -> Iterator[T]:
-        plan = Plan.build(self._segments, self.config)
+        monitors = () if self._monitor is None else (self._monitor,)
+        plan = Plan.build(self._segments, self.config, monitors=monitors)
         self._run_log().started(plan)
         steps = _inline_steps(plan)
         if steps is not None:
-            return self._run_inline(steps, chunk_size_for(plan.backpressure.max_buffer_size))
+            return self._run_inline(plan, steps)
         return self._run_on_loop(plan)
 
-    def _run_inline(self, steps: list[Step], size: int) -> Iterator[T]:
+    def _run_inline(self, plan: Plan, steps: list[Step]) -> Iterator[T]:
         from .core.exceptions import StreamError
 
+        size = chunk_size_for(plan.backpressure.max_buffer_size)
         hooks = [hook for step in steps for hook in step.hooks]
         started: list[Any] = []
         items = iter(self.source)
+        # With no event loop, the run is timed on perf_counter.
+        watches = watch(
+            plan.pipes,
+            plan.stages,
+            None,
+            plan.monitors,
+            timed=plan.collect_metrics,
+            now=perf_counter(),
+        )
         try:
             for hook in hooks:
                 hook.setup()
@@ -178,8 +206,11 @@ class SyncStream(Generic[T]):
                     ) from failure.error
                 yield from chunk
         finally:
-            for hook in reversed(started):
-                hook.teardown()
+            try:
+                for hook in reversed(started):
+                    hook.teardown()
+            finally:
+                finish(watches, perf_counter())
 
     def _run_on_loop(self, plan: Plan) -> Iterator[T]:
         uses_timers = any(getattr(stage, "uses_timers", False) for stage in plan.stages)
@@ -187,6 +218,7 @@ class SyncStream(Generic[T]):
         stream: AsyncStream[T] = AsyncStream(source, self.config)
         stream._segments = self._segments
         stream._log = self._run_log()
+        stream._monitor = self._monitor
         with (
             anyio.from_thread.start_blocking_portal(self.backend, self.backend_options) as portal,
             portal.wrap_async_context_manager(stream) as results,

@@ -70,11 +70,11 @@ def _counts(view: StageView) -> dict[str, int]:
 def _time_summary(timings: Timings) -> dict[str, Any]:
     """The ``processing_time`` dict of one set of measurements."""
     if not timings.items:
-        summary: dict[str, Any] = {"count": 0, "average": None, "min": None, "max": None}
+        summary: dict[str, Any] = {"average": None, "min": None, "max": None}
         summary.update(dict.fromkeys(name for name, _ in QUANTILES))
+        summary["count"] = 0
         return summary
     summary = {
-        "count": timings.items,
         "average": timings.total / timings.items,
         "min": timings.low,
         "max": timings.high,
@@ -82,6 +82,7 @@ def _time_summary(timings: Timings) -> dict[str, Any]:
     values = timings.quantiles([q for _, q in QUANTILES])
     for index, (name, _) in enumerate(QUANTILES):
         summary[name] = None if values is None else values[index]
+    summary["count"] = timings.items
     return summary
 
 
@@ -215,8 +216,8 @@ class PipelineMonitor(MetricsCollector):
         """Return every metric as plain numbers and dicts (JSON-serializable).
 
         Keys: ``throughput`` (items per second: ``items_processed / total_time``),
-        ``processing_time`` (seconds per item: ``count``, ``average``, ``min``, ``max``,
-        ``p50``, ``p95``, ``p99``), ``error_rate`` (failed calls / calls),
+        ``processing_time`` (seconds per item: ``average``, ``min``, ``max``, ``p50``,
+        ``p95``, ``p99``, and ``count``, the items timed), ``error_rate`` (failed calls / calls),
         ``total_time``, ``items_processed``, ``runs``, the counts ``items_in``,
         ``items_out``, ``errors``, ``retries``, ``skipped``, ``dead_lettered``,
         ``dropped``, ``late`` summed over the stages, and ``stages``: per stage name the
