@@ -30,7 +30,13 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-def _to_metadata(value: Any) -> MessageMetadata | dict[str, Any] | None:
+def _copy_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(headers)
+
+
+def _to_metadata(
+    value: MessageMetadata | Mapping[str, Any] | None,
+) -> MessageMetadata | dict[str, Any] | None:
     # A mapping is copied so that the frozen message does not share it with the caller.
     if value is None or isinstance(value, MessageMetadata):
         return value
@@ -72,7 +78,7 @@ class MessageMetadata:
     source: str | None = None
     message_id: str = attrs.field(factory=_new_id)
     correlation_id: str | None = None
-    headers: dict[str, Any] = attrs.field(factory=dict, converter=dict, hash=False)
+    headers: dict[str, Any] = attrs.field(factory=dict, converter=_copy_headers, hash=False)
 
 
 @attrs.frozen(kw_only=True)
