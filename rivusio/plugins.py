@@ -134,22 +134,23 @@ def _check_class(kind: PluginKind, name: str, cls: Any) -> None:
     from .streams import StreamPipe
 
     wrong: type
+    wrong_kind: str
     if kind.is_async:
         bases: tuple[type, ...] = (AsyncBasePipe, StreamPipe)
         expected = "rivusio.AsyncBasePipe or rivusio.streams.StreamPipe"
         other = f"register_{kind.value.replace('async', 'sync')}"
-        wrong = SyncBasePipe
+        wrong, wrong_kind = SyncBasePipe, "a sync pipe"
     else:
         bases = (SyncBasePipe,)
         expected = "rivusio.SyncBasePipe"
         other = f"register_{kind.value.replace('sync', 'async')}"
-        wrong = AsyncBasePipe
+        wrong, wrong_kind = AsyncBasePipe, "an async pipe"
     if isinstance(cls, type) and issubclass(cls, bases):
         return
     shown = cls.__qualname__ if isinstance(cls, type) else repr(cls)
     message = f"{kind.label} {name!r}: {shown} must be a subclass of {expected}"
     if isinstance(cls, type) and issubclass(cls, wrong):
-        message += f"; it is a {wrong.__name__}, so register it with {other}"
+        message += f"; it is {wrong_kind}, so register it with {other}"
     raise TypeError(message)
 
 
