@@ -32,7 +32,7 @@ from ..helpers import Double, FailOn, Hooks, Inc
 
 
 class Sleepy(AsyncBasePipe[tuple[int, float], int]):
-    """Sleeps each item's delay, counting how many calls run at once; returns the item's id."""
+    """Sleeps each item's delay, counting calls at once and lifecycle events; returns the id."""
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
@@ -40,6 +40,13 @@ class Sleepy(AsyncBasePipe[tuple[int, float], int]):
         self.most = 0
         self.started = 0
         self.finished = 0
+        self.events: list[str] = []
+
+    async def setup(self) -> None:
+        self.events.append("setup")
+
+    async def teardown(self) -> None:
+        self.events.append("teardown")
 
     async def process(self, data: tuple[int, float]) -> int:
         self.running += 1
@@ -265,9 +272,8 @@ async def test_skip_policy_on_a_sync_pipe_under_concurrency() -> None:
 async def test_outside_cancellation_cancels_in_flight_work(style: str) -> None:
     """`move_on_after` stops the stream at the deadline; running calls are cancelled."""
     pipe = Sleepy()
-    hooks = Hooks()
     seen: list[int] = []
-    stream = AsyncStream([(i, 1.0) for i in range(100)]).through(hooks >> pipe, concurrency=3)
+    stream = AsyncStream([(i, 1.0) for i in range(100)]).through(pipe, concurrency=3)
     with anyio.move_on_after(2.5):
         if style == "async_with":
             async with stream as results:
@@ -277,7 +283,7 @@ async def test_outside_cancellation_cancels_in_flight_work(style: str) -> None:
             async for r in stream:
                 seen.append(r)
     with anyio.fail_after(1):
-        while hooks.events != ["setup", "teardown"]:
+        while pipe.events != ["setup", "teardown"]:
             await anyio.lowlevel.checkpoint()
     assert anyio.current_time() == 2.5
     assert seen == [0, 1, 2, 3, 4, 5]
