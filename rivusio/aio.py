@@ -20,7 +20,7 @@ ticks.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Generic, cast
+from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
 import anyio
 import attrs
@@ -34,7 +34,14 @@ if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
+    from collections.abc import (
+        AsyncGenerator,
+        AsyncIterable,
+        AsyncIterator,
+        Awaitable,
+        Callable,
+        Iterable,
+    )
     from datetime import timedelta
     from types import TracebackType
 
@@ -383,14 +390,21 @@ class AsyncStream(Generic[T]):
 
         return self.through(time_window(duration))
 
-    def process(self, pipe: BasePipe[Any, R] | Callable[[Any], Any]) -> AsyncStream[R]:
+    @overload
+    def process(self, pipe: BasePipe[Any, R]) -> AsyncStream[R]: ...
+    @overload
+    def process(self, pipe: Callable[[Any], Awaitable[R]]) -> AsyncStream[R]: ...
+    @overload
+    def process(self, pipe: Callable[[Any], R]) -> AsyncStream[R]: ...
+    def process(self, pipe: Any) -> AsyncStream[Any]:
         """Run *pipe* over the stream as rivusio 0.2.0 did, honouring this stream's config.
 
         With ``StreamConfig(batch_size=n)`` and ``n > 1``, *pipe* gets lists of up to ``n``
         items (the last one partial); else with ``window_size`` above zero it gets the list
-        of each time window; else each item. Retries follow ``retry_attempts`` and
-        ``retry_delay`` (``retry_attempts=0`` tries once). *pipe* may also be a plain
-        function of one item, sync or async.
+        of each time window; else each item, retried as ``retry_attempts`` and
+        ``retry_delay`` say (``retry_attempts=0`` tries once; a config of ``None`` means
+        0.2.0's defaults, three tries). As in 0.2.0, batches and windows are not retried.
+        *pipe* may also be a plain function of one item, sync or async.
 
         Args:
             pipe: A pipe or a function.
@@ -407,8 +421,8 @@ class AsyncStream(Generic[T]):
         from .streams._compat import process_pipes
 
         stream: AsyncStream[Any] = self
-        for stage in process_pipes(self.config, pipe):
-            stream = stream.through(stage)
+        for stage, retry in process_pipes(self.config, pipe):
+            stream = stream.through(stage, retry=retry)
         return stream
 
     def metrics_dict(self) -> dict[str, Any]:

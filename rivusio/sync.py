@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, overload
 
 import anyio
 import anyio.from_thread
@@ -303,12 +303,17 @@ class SyncStream(Generic[T]):
 
         return self.through(time_window(duration))
 
-    def process(self, pipe: BasePipe[Any, R] | Callable[[Any], Any]) -> SyncStream[R]:
+    @overload
+    def process(self, pipe: BasePipe[Any, R]) -> SyncStream[R]: ...
+    @overload
+    def process(self, pipe: Callable[[Any], R]) -> SyncStream[R]: ...
+    def process(self, pipe: Any) -> SyncStream[Any]:
         """Run *pipe* over the stream as rivusio 0.2.0 did, honouring this stream's config.
 
         See :meth:`rivusio.AsyncStream.process`: batches with ``batch_size > 1``, else time
-        windows with ``window_size`` above zero, else each item; ``retry_attempts=0`` tries
-        once. *pipe* may be a plain function of one item.
+        windows with ``window_size`` above zero, else each item, retried as
+        ``retry_attempts`` says (``0`` tries once). *pipe* may be a plain function of one
+        item.
 
         Args:
             pipe: A pipe or a function.
@@ -322,8 +327,8 @@ class SyncStream(Generic[T]):
         from .streams._compat import process_pipes
 
         stream: SyncStream[Any] = self
-        for stage in process_pipes(self.config, pipe):
-            stream = stream.through(stage)
+        for stage, retry in process_pipes(self.config, pipe):
+            stream = stream.through(stage, retry=retry)
         return stream
 
     def metrics_dict(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ._windowing import _seconds
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ..config import StreamConfig
+    from ..config import RetryConfig, StreamConfig
     from ..runtime._plan import Plan, Unit
     from ..runtime._policy import Policy
     from ..runtime._runner import Runner
@@ -158,24 +158,31 @@ def _as_pipe(pipe: object) -> BasePipe[Any, Any]:
     return _SyncFunction(fn=pipe, name=name)
 
 
-def process_pipes(config: StreamConfig | None, pipe: object) -> list[BasePipe[Any, Any]]:
-    """The pipes that 0.2.0's ``process(pipe)`` runs under *config*, in order.
+def process_pipes(
+    config: StreamConfig | None, pipe: object
+) -> list[tuple[BasePipe[Any, Any], RetryConfig | None]]:
+    """The pipes that 0.2.0's ``process(pipe)`` runs under *config*, with their retries.
 
-    ``batch_size > 1``: a :class:`BatchStreamPipe` feeds *pipe* lists of up to
-    ``batch_size`` items. Otherwise ``window_size > 0``: a time-tumbling
-    :class:`WindowedStreamPipe` feeds it the list of each window. Otherwise *pipe* gets each
-    item. A plain function is accepted in place of a pipe.
+    *config* ``None`` means 0.2.0's default ``StreamConfig()``. With ``batch_size > 1``, a
+    :class:`BatchStreamPipe` feeds *pipe* lists of up to ``batch_size`` items; otherwise,
+    with ``window_size`` above zero, a time-tumbling :class:`WindowedStreamPipe` feeds it
+    each window's list; otherwise *pipe* gets each item and is retried as
+    ``retry_attempts``/``retry_delay`` say (0.2.0 retried only items, not batches or
+    windows). A plain function is accepted in place of a pipe.
 
     Raises:
         TypeError: *pipe* is neither a pipe nor callable.
     """
-    pipes: list[BasePipe[Any, Any]] = []
-    if config is not None and config.batch_size > 1:
-        pipes.append(BatchStreamPipe(config.batch_size, name="batch"))
-    elif config is not None and config.window_size > timedelta(0):
-        pipes.append(WindowedStreamPipe(config.window_size, name="window"))
-    pipes.append(_as_pipe(pipe))
-    return pipes
+    from ..config import StreamConfig
+
+    if config is None:
+        config = StreamConfig()
+    target = _as_pipe(pipe)
+    if config.batch_size > 1:
+        return [(BatchStreamPipe(config.batch_size, name="batch"), None), (target, None)]
+    if config.window_size > timedelta(0):
+        return [(WindowedStreamPipe(config.window_size, name="window"), None), (target, None)]
+    return [(target, config.effective_retry())]
 
 
 @attrs.define(eq=False)
