@@ -193,8 +193,8 @@ async def test_chained_pipes_run_per_item_inside_the_concurrent_stage() -> None:
 
 async def test_concurrency_one_stays_fused() -> None:
     """`map(fn)` with the defaults is a step fused with its neighbours: no stage of its own."""
-    plan = Plan.build([(Double() >> map(str) >> Inc(), policy_of(None))], None)
-    assert [stage.name for stage in plan.stages] == ["Double >> map(str) >> Inc"]
+    plan = Plan.build([(Double() >> map(square) >> Inc(), policy_of(None))], None)
+    assert [stage.name for stage in plan.stages] == ["Double >> map(square) >> Inc"]
 
 
 async def test_sync_stream_runs_concurrent_stages() -> None:
