@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
@@ -305,6 +306,9 @@ class _BatchStage:
         # Forget the batch before processing it: whatever happens next (failure,
         # cancellation), it is never processed a second time.
         self.batch = []
+        stats = self._stats
+        # Processing times are measured only while a monitor watches the run.
+        started = perf_counter() if stats.timings is not None else 0.0
         try:
             result = await self.process(batch)
         except Exception as error:
@@ -320,5 +324,8 @@ class _BatchStage:
             result = await drive(recovery, self.policy.dead_letter)
             if result is NO_RESULT:
                 return
-        self._stats.items_out += 1
+        finally:
+            if stats.timings is not None:
+                stats.observe(perf_counter() - started, len(batch))
+        stats.items_out += 1
         await outbox.put(result)

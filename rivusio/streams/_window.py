@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 from datetime import datetime, timedelta
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Generic, cast
 
 import anyio
@@ -484,6 +485,8 @@ class _WindowStage:
             items = window.items
             if len(items) < self.drop_short:
                 continue
+            # Processing times are measured only while a monitor watches the run.
+            started = perf_counter() if stats.timings is not None else 0.0
             try:
                 value = await self.process(items)
             except Exception as error:
@@ -499,6 +502,9 @@ class _WindowStage:
                 value = await drive(recovery, self.policy.dead_letter)
                 if value is NO_RESULT:
                     continue
+            finally:
+                if stats.timings is not None:
+                    stats.observe(perf_counter() - started, len(items))
             if self.with_metadata:
                 value = WindowResult(window.key, window.start, window.end, value)
             stats.items_out += 1

@@ -415,3 +415,15 @@ async def test_batches_are_bounded_and_concatenate_to_the_input(
             assert at <= arrival[batch[0]] + max_wait
         if idle_timeout is not None:
             assert at <= arrival[batch[-1]] + idle_timeout
+
+
+async def test_a_monitor_sees_the_batch_stage() -> None:
+    """A stream's monitor reports the batch stage's counts and its processing times."""
+    from rivusio.monitoring import PipelineMonitor
+
+    monitor = PipelineMonitor()
+    stream = AsyncStream(range(7)).through(BatchStreamPipe[int, list[int]](3, name="batch"))
+    stream.set_monitor(monitor)
+    assert [b async for b in stream] == [[0, 1, 2], [3, 4, 5], [6]]
+    stage = monitor.get_metrics()["stages"]["batch"]
+    assert (stage["items_in"], stage["items_out"], stage["processing_time"]["count"]) == (7, 3, 7)

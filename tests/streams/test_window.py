@@ -693,3 +693,18 @@ async def test_late_items_never_join_a_closed_window(
     ends = [w.end for _, w in outputs]
     assert ends == sorted(ends)
     assert len(set(ends)) == len(ends)
+
+
+async def test_a_monitor_sees_the_window_stage() -> None:
+    """A stream's monitor reports the window stage's counts, late items and timings."""
+    from rivusio.monitoring import PipelineMonitor
+
+    monitor = PipelineMonitor()
+    script = [(0, event("a", 10.0)), (0, event("b", 1.0)), (0, event("c", 10.5))]
+    pipe = windows(1.0, timestamp=lambda e: e[1], name="win")
+    stream = AsyncStream(ScriptedSource(script)).through(pipe)
+    stream.set_monitor(monitor)
+    assert [w async for w in stream] == [[event("a", 10.0), event("c", 10.5)]]
+    stage = monitor.get_metrics()["stages"]["win"]
+    assert (stage["items_in"], stage["items_out"], stage["late"]) == (3, 1, 1)
+    assert stage["processing_time"]["count"] == 2
