@@ -331,8 +331,8 @@ class PluginRegistry:
         """Return copies of all four tables.
 
         Returns:
-            ``{"async_sources": {...}, "async_sinks": {...}, "sync_sources": {...},
-            "sync_sinks": {...}}``, each mapping names to classes.
+            A dict with the keys ``"async_sources"``, ``"async_sinks"``,
+            ``"sync_sources"`` and ``"sync_sinks"``, each mapping names to classes.
         """
         return {f"{kind.value}s": dict(self._table(kind)) for kind in PluginKind}
 
