@@ -305,7 +305,7 @@ class _StepOperator(Operator[InT, OutT]):
 
 @attrs.define(eq=False, kw_only=True, repr=False)
 class _Map(Operator[InT, OutT]):
-    fn: Callable[[Any], Any]
+    fn: BasePipe[Any, Any] | Callable[[Any], Any]
     concurrency: int
     ordered: bool
     offload: Offload | None
@@ -337,8 +337,8 @@ class _Map(Operator[InT, OutT]):
 
     async def process(self, data: InT) -> OutT:
         """Apply the function (or pipe) to one value."""
-        fn: Callable[[Any], Any] = getattr(self.fn, "process", self.fn)
-        result = fn(data)
+        fn = self.fn
+        result = fn.process(data) if isinstance(fn, BasePipe) else fn(data)  # type: ignore[attr-defined]
         if inspect.isawaitable(result):
             result = await result
         return result  # type: ignore[no-any-return]
@@ -830,6 +830,19 @@ async def _end_route(link: Link[Any] | None) -> None:
 
 @overload
 def map(
+    fn: BasePipe[InT, OutT],
+    *,
+    concurrency: int = 1,
+    ordered: bool = True,
+    offload: Offload | None = None,
+    name: str | None = None,
+    config: BackpressureConfig | None = None,
+    on_error: ErrorPolicy | None = None,
+    dead_letter: DeadLetterSink | None = None,
+    retry: RetryConfig | None = None,
+) -> StreamPipe[InT, OutT]: ...
+@overload
+def map(
     fn: Callable[[InT], Awaitable[OutT]],
     *,
     concurrency: int = 1,
@@ -855,7 +868,7 @@ def map(
     retry: RetryConfig | None = None,
 ) -> StreamPipe[InT, OutT]: ...
 def map(
-    fn: Callable[[InT], Any],
+    fn: BasePipe[InT, Any] | Callable[[InT], Any],
     *,
     concurrency: int = 1,
     ordered: bool = True,
