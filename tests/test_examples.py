@@ -52,6 +52,18 @@ Result: {'a': 20.0, 'b': 10.0}
 32.0
 212.0
 """,
+    "monitoring": """\
+result: 20.0
+result: 26.85
+result: 0.0
+result: 37.35
+Throughput: float (items/s)
+Processing time: average, min, max, p50, p95, p99, count
+keys: dead_lettered, dropped, error_rate, errors, items_in, items_out, items_processed, \
+late, name, output, processing_time, retries, runs, skipped, stages, throughput, total_time
+items_processed=5 errors=1 skipped=1 error_rate=0.20 runs=1
+stage Celsius: items_in=5 items_out=4 errors=1 skipped=1 capacity=1000 timed items=5
+""",
     "stream_errors": """\
 result: 0.25
 result: 0.5

@@ -94,7 +94,11 @@ SNIPPET_OUTPUT = {
     "Batching": "",
     "Backpressure": "",
     "Error Handling": "result: 1\nresult: 2\nresult: 3\n",
-    "Monitoring": "Throughput: 0.0\nProcessing time: 0.0\n",
+    "Monitoring": (
+        "Throughput: 0.0\n"
+        "Processing time: {'average': None, 'min': None, 'max': None, 'p50': None, "
+        "'p95': None, 'p99': None, 'count': 0}\n"
+    ),
 }
 """What each other block prints when run in page order with :func:`reader_namespace`."""
 
@@ -217,6 +221,17 @@ async def test_batch_processor_emits_each_batch() -> None:
     batches = [batch async for batch in AsyncStream([1, 2, 3, 4, 5]).through(processor)]
 
     assert batches == [[1, 2], [3, 4], [5]]
+
+
+async def test_monitor_counts_the_next_run_of_the_pipe() -> None:
+    """After the Monitoring block, running the guide's pipe shows up in the monitor's metrics."""
+    namespace = await run_page_until("Monitoring")
+
+    results = [item async for item in namespace["pipe"].stream(["a", "b", "c"])]
+    metrics = namespace["monitor"].get_metrics()
+
+    assert results == ["a", "b", "c"]
+    assert (metrics["items_processed"], metrics["errors"], metrics["runs"]) == (3, 0, 1)
 
 
 @pytest.mark.parametrize("block", SCRIPTS, ids=[block.section for block in SCRIPTS])
