@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 try:
     from opentelemetry import metrics as otel_metrics
     from opentelemetry.metrics import CallbackOptions, Observation
-except ImportError as exc:  # pragma: no cover - the tests run with the extra installed
+except ImportError as exc:
     raise ImportError(
         "rivusio.monitoring.otel needs opentelemetry-api: pip install 'rivusio[otel]'"
     ) from exc

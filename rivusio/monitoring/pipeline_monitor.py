@@ -16,6 +16,7 @@ from ..runtime._stats import Timings
 from .metrics import MetricsCollector
 
 if TYPE_CHECKING:
+    from ..runtime._links import Link
     from ..runtime._watch import RunView, StageView
 
 __all__ = ("COUNTS", "PipelineMonitor")
@@ -57,6 +58,15 @@ def _names(run: RunView) -> list[str]:
         seen[name] = seen.get(name, 0) + 1
         names.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
     return names
+
+
+def _fill(link: Link[Any]) -> int:
+    """Items in *link*'s buffer.
+
+    The link's own count includes a chunk its sender is still waiting to put in, which is
+    not in the buffer yet: a full buffer shows its capacity.
+    """
+    return min(link.buffered, link.capacity)
 
 
 def _counts(view: StageView) -> dict[str, int]:
@@ -238,7 +248,7 @@ class PipelineMonitor(MetricsCollector):
             if run.stages:
                 items_processed += run.stages[0].stats.items_in
             if run.output is not None:
-                output["buffer_size"] += run.output.buffered
+                output["buffer_size"] += _fill(run.output)
                 output["capacity"] = run.output.capacity
                 output["blocked_time"] += run.output.blocked_time
             for name, view in zip(_names(run), run.stages, strict=True):
@@ -301,7 +311,7 @@ class PipelineMonitor(MetricsCollector):
             entry[key] += value
         link = view.link
         if link is not None:
-            entry["buffer_size"] += link.buffered
+            entry["buffer_size"] += _fill(link)
             entry["capacity"] = link.capacity
             entry["blocked_time"] += link.blocked_time
             entry["pressure_episodes"] += link.pressure_episodes

@@ -50,7 +50,7 @@ try:
     from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
     from prometheus_client.registry import Collector
-except ImportError as exc:  # pragma: no cover - the tests run with the extra installed
+except ImportError as exc:
     raise ImportError(
         "rivusio.monitoring.prometheus needs prometheus_client: pip install 'rivusio[prometheus]'"
     ) from exc
