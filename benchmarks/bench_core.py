@@ -432,8 +432,7 @@ def batched_channel_chain(*, is_async: bool) -> Work:
 
 def sync_stream(items: Iterable[int], meter: Meter | None) -> int:
     """``SyncStream(items).through(a >> b >> c)`` with sync maps, summed by a ``for`` loop."""
-    a, b, c = SYNC_PIPES
-    return drain(SyncStream(items).through(a >> b >> c))
+    return drain(SyncStream(items).through(sync_maps()))
 
 
 def async_stream(
