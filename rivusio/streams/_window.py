@@ -401,6 +401,8 @@ class _WindowStage:
         windows = self._windows
         stats = self._stats
         extract = self._extract
+        on_item = windows.on_item
+        plain = self.key is None and self.timestamp is None
         # The clock as the stage last saw it. The window logic needs a clock that never
         # goes back, and a timer that fired a hair before its deadline (float rounding)
         # must still close the window it was set for, or the loop would spin.
@@ -432,13 +434,21 @@ class _WindowStage:
             stats.items_in += len(chunk)
             # Every item of a chunk arrived together: one arrival time for all of them.
             now = max(now, anyio.current_time())
+            if plain:
+                # No key or event time to read, and without event time nothing is late:
+                # one call into the window logic per item.
+                for item in chunk:
+                    closed = on_item(item, now=now).closed
+                    if closed:
+                        await self._emit(closed, outbox)
+                continue
             for item in chunk:
                 try:
                     key, ts = extract(item)
                 except Exception as error:
                     await self._skip_unreadable(item, error)
                     continue
-                outcome = windows.on_item(item, now=now, key=key, ts=ts)
+                outcome = on_item(item, now=now, key=key, ts=ts)
                 if outcome.closed:
                     await self._emit(outcome.closed, outbox)
                 if outcome.late:
