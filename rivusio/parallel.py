@@ -21,14 +21,23 @@ The strategies (:class:`~rivusio.ExecutionStrategy`):
   ``max_workers`` processes at once (``None``: ``CPUs - 1``, at least 1). The pipeline and
   the inputs must be picklable; so must outputs and exceptions (an exception that is not
   arrives as a ``RuntimeError`` naming its type). Each worker runs its own copy of the
-  pipeline: its :meth:`~rivusio.SyncPipeline.get_pipe_outputs` and monitor in this
-  process see nothing of that work.
+  pipeline, so :meth:`~rivusio.SyncPipeline.get_pipe_outputs` in this process sees
+  nothing of that work. Scripts that use it need the usual
+  ``if __name__ == "__main__":`` guard: each worker process imports the main module.
+
+A pipeline with a monitor (``pipeline.set_monitor(monitor)``) reports every input to it:
+its processing time on the event loop's clock (under ``process_pool``, a chunk's time
+shared evenly among its inputs), a success or an error, and the number processed, so
+``monitor.get_metrics()`` shows ``items_processed``, ``processing_time`` and
+``error_rate`` of ``execute_parallel`` calls.
 
 Results come back in input order whatever the strategy. When an input fails, the inputs
 still running are cancelled (a worker thread is waited for; a worker process is stopped)
 and :class:`~rivusio.PipelineError` is raised; when several inputs failed before the
-cancellation took effect, it is for the one that comes first in input order. A pipeline that was never configured uses ``ParallelConfig()`` (``gather``,
-4 at once) if it is an ``AsyncPipeline`` and ``thread_pool`` with 4 threads if it is a
+cancellation took effect, it is for the one that comes first in input order.
+
+A pipeline that was never configured uses ``ParallelConfig()`` (``gather``, 4 at once)
+if it is an ``AsyncPipeline`` and ``thread_pool`` with 4 threads if it is a
 ``SyncPipeline``.
 
 ``SyncPipeline.execute_parallel`` is plain blocking code: on its first call inside a
@@ -204,50 +213,66 @@ async def _run(
     results: list[Any] = [None] * len(items)
     backend = "trio" if _in_trio() else "asyncio"
     cpus = os.cpu_count() or 1
+    size = 1
+    work: Callable[[list[Any], int], Awaitable[list[Any]]]
 
     if config.strategy is ExecutionStrategy.GATHER:
+        workers = config.max_workers or len(items)
 
-        async def run_item(index: int) -> None:
-            results[index] = await _call(pipeline, items[index])
-
-        await _drive(len(items), config.max_workers or len(items), run_item)
+        async def work(chunk: list[Any], start: int) -> list[Any]:
+            return [await _call(pipeline, chunk[0])]
 
     elif config.strategy is ExecutionStrategy.THREAD_POOL:
         threads = anyio.CapacityLimiter(config.max_workers or min(32, 4 * cpus))
+        workers = int(threads.total_tokens)
 
-        async def run_in_thread(index: int) -> None:
-            results[index] = await _guard(
-                pipeline,
-                anyio.to_thread.run_sync(
-                    _call_blocking, pipeline, items[index], backend, limiter=threads
-                ),
+        async def work(chunk: list[Any], start: int) -> list[Any]:
+            call = anyio.to_thread.run_sync(
+                _call_blocking, pipeline, chunk[0], backend, limiter=threads
             )
-
-        await _drive(len(items), int(threads.total_tokens), run_in_thread)
+            return [await _guard(pipeline, call)]
 
     else:
         processes = anyio.CapacityLimiter(config.max_workers or max(1, cpus - 1))
+        workers = int(processes.total_tokens)
         size = config.chunk_size
-        starts = range(0, len(items), size)
         shipped = _pickle_pipeline(pipeline)
 
-        async def run_chunk(number: int) -> None:
-            start = starts[number]
-            chunk = items[start : start + size]
-            outcome = await _guard(
-                pipeline,
-                anyio.to_process.run_sync(
-                    _run_chunk,
-                    shipped,
-                    _pickle_items(pipeline, chunk, start),
-                    backend,
-                    cancellable=True,
-                    limiter=processes,
-                ),
+        async def work(chunk: list[Any], start: int) -> list[Any]:
+            call = anyio.to_process.run_sync(
+                _run_chunk,
+                shipped,
+                _pickle_items(pipeline, chunk, start),
+                backend,
+                cancellable=True,
+                limiter=processes,
             )
-            results[start : start + len(chunk)] = outcome.unpack(pipeline)
+            outcome: _Outcome = await _guard(pipeline, call)
+            return outcome.unpack(pipeline)
 
-        await _drive(len(starts), int(processes.total_tokens), run_chunk)
+    starts = range(0, len(items), size)
+    monitor = pipeline.monitor
+
+    async def run_unit(number: int) -> None:
+        start = starts[number]
+        chunk = items[start : start + size]
+        began = anyio.current_time()
+        try:
+            outputs = await work(chunk, start)
+        except Exception:
+            if monitor is not None:
+                monitor.record_error()
+            raise
+        if monitor is not None:
+            # A worker process reports a chunk at once: its time is shared evenly.
+            each = (anyio.current_time() - began) / len(chunk)
+            for _ in chunk:
+                monitor.record_processing_time(each)
+                monitor.record_success()
+            monitor.record_throughput(len(chunk))
+        results[start : start + len(chunk)] = outputs
+
+    await _drive(len(starts), workers, run_unit)
     return results
 
 

@@ -19,6 +19,7 @@ from rivusio import (
     SyncBasePipe,
     SyncPipeline,
 )
+from rivusio.monitoring import PipelineMonitor
 
 from .helpers import Double, FailOn, Inc
 
@@ -244,6 +245,24 @@ async def test_gather_records_pipe_outputs() -> None:
     async with pipeline:
         await pipeline.execute_parallel(range(5))
     assert pipeline.get_pipe_outputs(double) == [4, 6, 8]
+
+
+async def test_execute_parallel_reports_to_the_pipeline_monitor() -> None:
+    """Each input's time (on the loop's clock), successes and the error reach the monitor."""
+    monitor = PipelineMonitor()
+    pipeline: AsyncPipeline[int, int] = AsyncPipeline([Sleepy(), FailOn([9])])
+    pipeline.set_monitor(monitor)
+    pipeline.configure_parallel("gather", max_workers=2)
+    async with pipeline:
+        await pipeline.execute_parallel(range(4))
+        with pytest.raises(PipelineError):
+            await pipeline.execute_parallel([9])
+    metrics = monitor.get_metrics()
+    assert metrics["items_processed"] == 4
+    assert metrics["errors"] == 1
+    assert metrics["error_rate"] == 1 / 5
+    assert metrics["processing_time"]["count"] == 4
+    assert metrics["processing_time"]["average"] == 1.0
 
 
 # the context manager ------------------------------------------------------------------------
