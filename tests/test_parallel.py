@@ -339,6 +339,9 @@ def test_sync_path_loop_ends_with_the_block() -> None:
         assert pipeline.execute_parallel([3]) == [6]
         started = set(threading.enumerate()) - before
         assert started
+    # The loop's thread is joined on exit; its idle worker threads finish right after.
+    for thread in started:
+        thread.join(timeout=5)
     assert [thread for thread in started if thread.is_alive()] == []
 
 
