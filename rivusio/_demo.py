@@ -6,16 +6,18 @@ network, and the same seed gives the same numbers on every machine and on both b
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import time
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import anyio
 import attrs
 
 from .aio import AsyncStream
 from .core.pipes import SyncBasePipe
+from .monitoring import PipelineMonitor
 from .streams import BatchStreamPipe, StreamPipe
 
 if TYPE_CHECKING:
@@ -185,29 +187,35 @@ class DemoReport:
 
     Attributes:
         readings: Readings generated.
-        valid: Readings that passed the filter.
-        batches: Batches summarized.
         sites: The merged summary per site, by site name.
+        metrics: The run's metrics, from a :class:`~rivusio.monitoring.PipelineMonitor`.
         seconds: Wall-clock time of the run.
         backend: The anyio backend it ran on.
     """
 
     readings: int
-    valid: int = 0
-    batches: int = 0
     sites: dict[str, SiteSummary] = attrs.Factory(dict)
+    metrics: dict[str, Any] = attrs.Factory(dict)
     seconds: float = 0.0
     backend: str = "asyncio"
 
+    @property
+    def stages(self) -> list[tuple[str, int, int]]:
+        """``(stage, items in, items out)`` for every stage, in order."""
+        return [
+            (name, entry["items_in"], entry["items_out"])
+            for name, entry in self.metrics["stages"].items()
+        ]
 
-async def _run(report: DemoReport, *, seed: int, batch_size: int) -> None:
+
+async def _run(
+    report: DemoReport, monitor: PipelineMonitor, *, seed: int, batch_size: int
+) -> None:
     pipeline = DropFaulty(name="drop_faulty") >> Enrich(name="enrich") >> Summarize(batch_size)
-    async for summary in AsyncStream(sensor_readings(report.readings, seed=seed)).through(
-        pipeline
-    ):
-        report.batches += 1
+    stream = AsyncStream(sensor_readings(report.readings, seed=seed)).through(pipeline)
+    stream.set_monitor(monitor)
+    async for summary in stream:
         for site, part in summary.items():
-            report.valid += part.readings
             report.sites.setdefault(site, SiteSummary()).merge(part)
 
 
@@ -223,41 +231,87 @@ def run_demo(
         backend: ``"asyncio"`` or ``"trio"``.
     """
     report = DemoReport(readings=count, backend=backend)
+    monitor = PipelineMonitor(name="demo")
     started = time.perf_counter()
-    anyio.run(lambda: _run(report, seed=seed, batch_size=batch_size), backend=backend)
+    anyio.run(
+        functools.partial(_run, report, monitor, seed=seed, batch_size=batch_size),
+        backend=backend,
+    )
     report.seconds = time.perf_counter() - started
+    report.metrics = monitor.get_metrics()
     return report
 
 
-def print_report(report: DemoReport, *, seed: int, batch_size: int, out: TextIO) -> None:
-    """Write *report* as plain text to *out*."""
+def _title(report: DemoReport, *, seed: int, batch_size: int) -> list[str]:
     sensors = len(SITES) * SENSORS_PER_SITE
-    lines = [
+    return [
         (
             f"rivusio demo: {report.readings} simulated sensor readings "
             f"({sensors} sensors at {len(SITES)} sites, seed {seed})"
         ),
         f"pipeline: drop_faulty >> enrich >> summarize (batches of {batch_size})",
-        "",
-        f"{'stage':<12} {'items in':>9} {'items out':>10}",
-        f"{'drop_faulty':<12} {report.readings:>9} {report.valid:>10}",
-        f"{'enrich':<12} {report.valid:>9} {report.valid:>10}",
-        f"{'summarize':<12} {report.valid:>9} {report.batches:>10}",
-        "",
-        (
-            f"{'site':<10} {'readings':>8} {'mean C':>7} {'min C':>7} {'max C':>7} "
-            f"{'heat alerts':>11}"
-        ),
     ]
-    for site in sorted(report.sites):
-        s = report.sites[site]
-        lines.append(
-            f"{site:<10} {s.readings:>8} {s.mean:>7.2f} {s.low:>7.2f} {s.high:>7.2f} "
-            f"{s.alerts:>11}"
-        )
+
+
+def _footer(report: DemoReport) -> list[str]:
     rate = report.readings / report.seconds if report.seconds else 0.0
-    lines += [
-        "",
-        f"done in {report.seconds:.3f} s on {report.backend} ({rate:,.0f} readings/s)",
+    times = report.metrics["processing_time"]
+    lines = []
+    if times["count"]:
+        per_item = f"processing time per item and stage: average {times['average'] * 1e6:.1f} µs"
+        if times["p99"] is not None:
+            per_item += f", p99 {times['p99'] * 1e6:.1f} µs"
+        lines.append(per_item)
+    lines.append(f"done in {report.seconds:.3f} s on {report.backend} ({rate:,.0f} readings/s)")
+    return lines
+
+
+SITE_HEADINGS = ("site", "readings", "mean C", "min C", "max C", "heat alerts")
+
+
+def _site_rows(report: DemoReport) -> list[tuple[str, ...]]:
+    return [
+        (site, str(s.readings), f"{s.mean:.2f}", f"{s.low:.2f}", f"{s.high:.2f}", str(s.alerts))
+        for site, s in sorted(report.sites.items())
     ]
+
+
+def print_report(report: DemoReport, *, seed: int, batch_size: int, out: TextIO) -> None:
+    """Write *report* as plain text to *out*."""
+    lines = [*_title(report, seed=seed, batch_size=batch_size), ""]
+    lines.append(f"{'stage':<12} {'items in':>9} {'items out':>10}")
+    lines += [
+        f"{name:<12} {items_in:>9} {items_out:>10}" for name, items_in, items_out in report.stages
+    ]
+    lines.append("")
+    widths = (10, 8, 7, 7, 7, 11)
+    for row in (SITE_HEADINGS, *_site_rows(report)):
+        cells = [row[0].ljust(widths[0])]
+        cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
+        lines.append(" ".join(cells))
+    lines += ["", *_footer(report)]
     out.write("\n".join(lines) + "\n")
+
+
+def print_rich_report(report: DemoReport, *, seed: int, batch_size: int, console: Any) -> None:
+    """Show *report* on a ``rich`` console, as tables."""
+    from rich.table import Table
+
+    title, pipeline = _title(report, seed=seed, batch_size=batch_size)
+    console.print(f"[bold]{title}[/bold]")
+    console.print(pipeline)
+    stages = Table(title="stages", title_justify="left")
+    stages.add_column("stage")
+    stages.add_column("items in", justify="right")
+    stages.add_column("items out", justify="right")
+    for name, items_in, items_out in report.stages:
+        stages.add_row(name, str(items_in), str(items_out))
+    console.print(stages)
+    sites = Table(title="sites", title_justify="left")
+    for index, heading in enumerate(SITE_HEADINGS):
+        sites.add_column(heading, justify="left" if index == 0 else "right")
+    for row in _site_rows(report):
+        sites.add_row(*row)
+    console.print(sites)
+    for line in _footer(report):
+        console.print(line)
