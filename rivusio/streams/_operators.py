@@ -40,7 +40,7 @@ import attrs
 from anyio.abc import ObjectSendStream
 
 from ..aio import AsyncStream
-from ..config import BackpressureConfig
+from ..config import BackpressureConfig, StreamConfig
 from ..core._types import InT, OutT
 from ..core.exceptions import ConfigError, StreamError
 from ..core.pipes import BasePipe
@@ -222,8 +222,11 @@ async def _close_sinks(sinks: Sequence[Sink]) -> None:
                 await sink.aclose()
 
 
-async def _pump(source: Any, link: Link[Any], tag: int | None = None) -> None:
-    """Send every item of *source* into *link* (as ``(tag, item)`` if *tag* is given)."""
+async def _pump(source: Any, link: Link[Any], where: str, tag: int | None = None) -> None:
+    """Send every item of *source* into *link* (as ``(tag, item)`` if *tag* is given).
+
+    *where* is the stage reading *source*, for the error message.
+    """
     if isinstance(source, AsyncStream):
         async with source as results:
             while (chunk := await results.next_chunk()) is not None:
@@ -243,7 +246,7 @@ async def _pump(source: Any, link: Link[Any], tag: int | None = None) -> None:
             await link.put_many(chunk if tag is None else [(tag, x) for x in chunk])
     else:
         raise TypeError(
-            f"stage {link.name!r}: a source must be an async iterable, an iterable, an anyio "
+            f"stage {where!r}: a source must be an async iterable, an iterable, an anyio "
             f"receive stream or an AsyncStream, got {type(source).__name__}"
         )
     await link.flush()
@@ -588,7 +591,9 @@ class _Merge(_Stage):
         async with Crew() as crew:
             crew.start_soon(_forward, inbox, outbox, name=f"{self.name}: stream")
             for index, source in enumerate(self.sources, start=1):
-                crew.start_soon(_pump, source, outbox, name=f"{self.name}: source {index}")
+                crew.start_soon(
+                    _pump, source, outbox, self.name, name=f"{self.name}: source {index}"
+                )
 
 
 @attrs.define(eq=False, kw_only=True)
@@ -600,9 +605,17 @@ class _Zip(_Stage):
         links: list[Link[Any]] = [
             Link(f"{self.name}[{i}]", capacity) for i in range(1, len(self.others) + 1)
         ]
+        try:
+            await self._run(inbox, outbox, links)
+        finally:
+            _close_links(links)
+
+    async def _run(self, inbox: Link[Any], outbox: Link[Any], links: list[Link[Any]]) -> None:
         async with Crew() as crew:
             for index, link in enumerate(links):
-                crew.start_soon(_pump_and_close, self.others[index], link, name=link.name)
+                crew.start_soon(
+                    _pump_and_close, self.others[index], link, self.name, name=link.name
+                )
             crew.start_soon(self._combine, inbox, outbox, links, crew, name=self.name)
 
     async def _combine(
@@ -640,15 +653,20 @@ class _ZipLatest(_Stage):
 
     async def run(self, inbox: Link[Any], outbox: Link[Any]) -> None:
         arrivals: Link[tuple[int, Any]] = Link(f"{self.name}: arrivals", inbox.capacity)
-        async with Crew() as crew:
-            crew.start_soon(self._feed, inbox, arrivals, name=f"{self.name}: inputs")
-            crew.start_soon(self._combine, arrivals, outbox, name=self.name)
+        try:
+            async with Crew() as crew:
+                crew.start_soon(self._feed, inbox, arrivals, name=f"{self.name}: inputs")
+                crew.start_soon(self._combine, arrivals, outbox, name=self.name)
+        finally:
+            _close_links([arrivals])
 
     async def _feed(self, inbox: Link[Any], arrivals: Link[tuple[int, Any]]) -> None:
         async with Crew() as crew:
             crew.start_soon(_forward, inbox, arrivals, 0, name=f"{self.name}: stream")
             for index, source in enumerate(self.others, start=1):
-                crew.start_soon(_pump, source, arrivals, index, name=f"{self.name}: {index}")
+                crew.start_soon(
+                    _pump, source, arrivals, self.name, index, name=f"{self.name}: {index}"
+                )
         await arrivals.aclose_sender()
 
     async def _combine(self, arrivals: Link[tuple[int, Any]], outbox: Link[Any]) -> None:
@@ -674,9 +692,16 @@ class _ZipLatest(_Stage):
                     await outbox.put(tuple(default if x is _MISSING else x for x in latest))
 
 
-async def _pump_and_close(source: Any, link: Link[Any]) -> None:
+def _close_links(links: Sequence[Link[Any]]) -> None:
+    """Close both ends of links a stage made for itself (the runner closes its own)."""
+    for link in links:
+        link.close_sender()
+        link.close_receiver()
+
+
+async def _pump_and_close(source: Any, link: Link[Any], where: str) -> None:
     try:
-        await _pump(source, link)
+        await _pump(source, link, where)
     finally:
         link.close_sender()
 
@@ -740,15 +765,21 @@ class _Route(_Stage):
     max_routes: int = 0
 
     async def run(self, inbox: Link[Any], outbox: Link[Any]) -> None:
-        async with Crew() as crew:
-            crew.start_soon(self._route, inbox, outbox, crew, name=self.name)
+        opened: list[Link[Any]] = []
+        try:
+            async with Crew() as crew:
+                crew.start_soon(self._route, inbox, outbox, crew, opened, name=self.name)
+        finally:
+            _close_links(opened)
 
-    async def _route(self, inbox: Link[Any], outbox: Link[Any], crew: Crew) -> None:
+    async def _route(
+        self, inbox: Link[Any], outbox: Link[Any], crew: Crew, opened: list[Link[Any]]
+    ) -> None:
         stats = self._stats
         calls = None if self.key is None else _Calls(self.name, self.key, self.policy, stats)
         routes: collections.OrderedDict[Any, Link[Any] | None] = collections.OrderedDict()
         for key in self.fixed:
-            routes[key] = self._open(key, inbox.capacity, outbox, crew)
+            routes[key] = self._open(key, inbox.capacity, outbox, crew, opened)
         try:
             while True:
                 try:
@@ -769,7 +800,9 @@ class _Route(_Stage):
                         if link is _MISSING:
                             if len(routes) == self.max_routes:
                                 await _end_route(routes.popitem(last=False)[1])
-                            link = routes[key] = self._open(key, inbox.capacity, outbox, crew)
+                            link = routes[key] = self._open(
+                                key, inbox.capacity, outbox, crew, opened
+                            )
                         elif self.max_routes:
                             routes.move_to_end(key)
                         if link is None:
@@ -787,17 +820,25 @@ class _Route(_Stage):
                 if link is not None:
                     link.close_sender()
 
-    def _open(self, key: Any, capacity: int, outbox: Link[Any], crew: Crew) -> Link[Any] | None:
+    def _open(
+        self, key: Any, capacity: int, outbox: Link[Any], crew: Crew, opened: list[Link[Any]]
+    ) -> Link[Any] | None:
         pipe = self.make(key)
         if pipe is None:
             return None
         link: Link[Any] = Link(f"{self.name}[{key!r}]", capacity)
+        opened.append(link)
         crew.start_soon(self._branch, link, pipe, outbox, name=link.name)
         return link
 
     async def _branch(self, link: Link[Any], pipe: BasePipe[Any, Any], outbox: Link[Any]) -> None:
         policy = self.policy
-        stream = AsyncStream(InboxItems(link, StageStats(link.name))).through(
+        # The branch's own buffers are as large as its feed, so that a slow branch holds
+        # the router back after a few buffers' worth, not after the default 1000 items each.
+        config = StreamConfig(
+            backpressure=BackpressureConfig(max_buffer_size=link.capacity), retry_attempts=0
+        )
+        stream = AsyncStream(InboxItems(link, StageStats(link.name)), config).through(
             pipe,
             on_error=policy.on_error,  # type: ignore[arg-type]
             dead_letter=policy.dead_letter,
