@@ -147,7 +147,7 @@ def _check_class(kind: PluginKind, name: str, cls: Any) -> None:
         wrong, wrong_kind = AsyncBasePipe, "an async pipe"
     if isinstance(cls, type) and issubclass(cls, bases):
         return
-    shown = cls.__qualname__ if isinstance(cls, type) else repr(cls)
+    shown = cls.__name__ if isinstance(cls, type) else repr(cls)
     message = f"{kind.label} {name!r}: {shown} must be a subclass of {expected}"
     if isinstance(cls, type) and issubclass(cls, wrong):
         message += f"; it is {wrong_kind}, so register it with {other}"
