@@ -123,6 +123,12 @@ def test_sliding_window_refuses_bad_sizes(args: tuple[Any, int], message: str) -
     assert info.value.problems == (message,)
 
 
+def test_sliding_window_refuses_a_non_bool_emit_partial() -> None:
+    """emit_partial must be True or False."""
+    with pytest.raises(ConfigError, match=r"^emit_partial: must be True or False \(got 1\)$"):
+        AsyncStream(range(3)).sliding_window(2, 2, emit_partial=1)  # type: ignore[arg-type]
+
+
 def test_tumbling_and_time_windows_refuse_bad_sizes() -> None:
     """tumbling_window needs an int >= 1 and time_window a positive duration."""
     with pytest.raises(ConfigError, match=r"^window_size: must be >= 1 \(got 0\)$"):
@@ -262,6 +268,17 @@ async def test_metrics_dict_reports_the_latest_run() -> None:
                 "Total": counts(items_in=3, items_out=3),
             },
         },
+    }
+
+
+async def test_metrics_tell_stages_of_the_same_name_apart() -> None:
+    """Two stages with one name are reported as 'name' and 'name#2'."""
+    stream = AsyncStream(range(4)).tumbling_window(2).tumbling_window(2)
+    assert stream.buffer == []
+    assert [w async for w in stream] == [[[0, 1], [2, 3]]]
+    assert stream.metrics_dict()["metrics"]["stages"] == {
+        "tumbling_window": counts(items_in=4, items_out=2),
+        "tumbling_window#2": counts(items_in=2, items_out=1),
     }
 
 

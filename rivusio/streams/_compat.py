@@ -70,10 +70,10 @@ class _FullWindows(WindowedStreamPipe[T, list[T]]):
     """Count windows of which only the full ones are emitted."""
 
     def plan_units(self, policy: Policy) -> list[Unit]:
-        units = super().plan_units(policy)
-        for stage in units:
-            if isinstance(stage, _WindowStage):
-                stage.drop_short = int(self.window_size)  # type: ignore[arg-type]
+        (stage,) = units = super().plan_units(policy)
+        assert isinstance(stage, _WindowStage)
+        assert isinstance(self.window_size, int)
+        stage.drop_short = self.window_size
         return units
 
 
@@ -121,15 +121,12 @@ def time_window(duration: float | timedelta) -> WindowedStreamPipe[T, list[T]]:
 
 @attrs.define(eq=False)
 class _AsyncFunction(AsyncBasePipe[Any, Any]):
-    """A plain async function (or one returning awaitables) used as a pipe."""
+    """An async function (or an object with an async ``__call__``) used as a pipe."""
 
     fn: Callable[[Any], Any] = attrs.field(kw_only=True)
 
     async def process(self, data: Any) -> Any:
-        result = self.fn(data)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+        return await self.fn(data)
 
 
 @attrs.define(eq=False)

@@ -427,3 +427,27 @@ async def test_a_monitor_sees_the_batch_stage() -> None:
     assert [b async for b in stream] == [[0, 1, 2], [3, 4, 5], [6]]
     stage = monitor.get_metrics()["stages"]["batch"]
     assert (stage["items_in"], stage["items_out"], stage["processing_time"]["count"]) == (7, 3, 7)
+
+
+async def test_a_batch_due_while_the_stage_was_busy_closes_when_it_is_free() -> None:
+    """A batch whose max_wait passed during a slow process_batch is closed right after it."""
+
+    class Slow(BatchStreamPipe[int, list[int]]):
+        async def process_batch(self, batch: list[int]) -> list[int]:
+            await anyio.sleep(1)
+            return batch
+
+    source = ScriptedSource([(0, 0), (0, 1), (0.25, 2), (0, 3), (0, 4)], end_delay=10)
+    assert await run(Slow(2, max_wait=0.5), source) == [
+        (1.0, [0, 1]),
+        (2.0, [2, 3]),
+        (3.0, [4]),
+    ]
+
+
+async def test_the_default_item_step_and_error_handler() -> None:
+    """process_item returns the item; handle_error re-raises what it is given."""
+    pipe: BatchStreamPipe[int, list[int]] = BatchStreamPipe(2)
+    assert await pipe.process_items([1, 2]) == [1, 2]
+    with pytest.raises(KeyError, match="lost"):
+        await pipe.handle_error(KeyError("lost"), [1, 2])

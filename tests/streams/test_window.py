@@ -708,3 +708,9 @@ async def test_a_monitor_sees_the_window_stage() -> None:
     stage = monitor.get_metrics()["stages"]["win"]
     assert (stage["items_in"], stage["items_out"], stage["late"]) == (3, 1, 1)
     assert stage["processing_time"]["count"] == 2
+
+
+async def test_the_default_error_handler_re_raises() -> None:
+    """handle_error re-raises what it is given unless a subclass overrides it."""
+    with pytest.raises(KeyError, match="lost"):
+        await windows(2).handle_error(KeyError("lost"), [1, 2])
