@@ -24,7 +24,7 @@ from rivusio import (
 )
 from rivusio.runtime._concurrent import ConcurrentStage
 from rivusio.runtime._plan import Plan, policy_of
-from rivusio.streams import StreamPipe, map, scan
+from rivusio.streams import StreamPipe, map, scan, take
 from rivusio.testing import collect_timed
 from tests.strategies import eighths
 
@@ -265,6 +265,41 @@ async def test_skip_policy_on_a_sync_pipe_under_concurrency() -> None:
     assert [r async for r in stream] == [0, 1, 3, 4, 5, 6, 8, 9]
 
 
+async def test_a_failing_dead_letter_sink_fails_the_stream_in_order() -> None:
+    """An error outside the policy (the sink itself raised) stops the stream after the
+    outputs that precede the item."""
+
+    def full(letter: DeadLetter) -> None:
+        raise OSError("sink full")
+
+    seen: list[int] = []
+    with pytest.raises(StreamError, match="stage 'FailOn' failed: OSError: sink full"):
+        async for r in AsyncStream(range(6)).through(
+            FailOn([3]), concurrency=2, on_error="dead_letter", dead_letter=full
+        ):
+            seen.append(r)
+    assert seen == [0, 1, 2]
+
+
+async def test_a_stream_pipe_with_only_process_item_runs_concurrently() -> None:
+    """A StreamPipe that overrides process_item is per-item, so it may run N at once."""
+
+    class Slow(StreamPipe[int, int]):
+        async def process_item(self, item: int) -> int:
+            await anyio.sleep(1)
+            return item * 3
+
+    assert [r async for r in AsyncStream(range(6)).through(Slow(), concurrency=3)] == [
+        0,
+        3,
+        6,
+        9,
+        12,
+        15,
+    ]
+    assert anyio.current_time() == 2.0
+
+
 # -- cancellation and lifecycle -----------------------------------------------------------
 
 
@@ -330,6 +365,10 @@ async def test_whole_stream_stages_cannot_run_concurrently() -> None:
         TypeError, match=r"^map\(StreamPipeline\): 'scan\(add\)' keeps state across items"
     ):
         map(Double() >> scan(lambda a, b: a + b, 0, name="scan(add)"), concurrency=2)
+    with pytest.raises(TypeError, match=r"'take\(2\)' keeps state across items or has a task"):
+        map(Inc() >> take(2), concurrency=2)
+    nested = map(map(square) >> Double(), concurrency=2)
+    assert [r async for r in AsyncStream(range(4)).through(nested)] == [0, 2, 8, 18]
 
 
 async def test_offload_of_an_async_function_is_refused() -> None:

@@ -453,6 +453,23 @@ async def test_merge_source_failure_fails_the_stream_naming_merge() -> None:
         await run([], merge(5))  # type: ignore[arg-type]
 
 
+async def test_merge_reports_the_first_of_simultaneous_source_failures() -> None:
+    """Two sources failing at once give one StreamError for the first."""
+
+    class Broken:
+        def __init__(self, message: str) -> None:
+            self.message = message
+
+        def __iter__(self) -> Any:
+            raise OSError(self.message)
+
+    with pytest.raises(
+        StreamError, match=r"^stage 'merge' failed: OSError: (first|second)$"
+    ) as info:
+        await run([], merge(Broken("first"), Broken("second")))
+    assert info.value.others == ()
+
+
 async def test_zip_pairs_items_and_ends_with_the_shortest_input() -> None:
     """Tuples by position; a shorter other source ends the stream and stops upstream."""
     hooks = Hooks()
@@ -527,6 +544,9 @@ async def test_a_branch_that_stops_reading_gets_no_more_items() -> None:
     """A `take` branch ends early while the other branch sees every item."""
     out = await run(range(10), broadcast(take(2), map(operator.neg)))
     assert sorted(out) == sorted([0, 1, *(-x for x in range(10))])
+    small = BackpressureConfig(max_buffer_size=1)
+    out = await run(aiter_of(range(20), 0.25), broadcast(take(2), map(operator.neg), config=small))
+    assert sorted(out) == sorted([0, 1, *(-x for x in range(20))])
 
 
 async def test_a_failing_branch_reports_its_own_pipe() -> None:
@@ -599,6 +619,8 @@ async def test_branch_diverts_matching_items_to_the_sink() -> None:
     odd: list[int] = []
     assert await run(range(5), branch(lambda x: x % 2, odd)) == [0, 2, 4]
     assert odd == [1, 3]
+    assert await run([1, 0, 2], branch(lambda x: 1 // x, odd, on_error="skip")) == [2]
+    assert odd == [1, 3, 1]
 
 
 async def test_partition_routes_each_item_to_one_branch() -> None:
