@@ -295,7 +295,7 @@ class _BatchStage:
                 start += room
                 if len(batch) >= size:
                     await self._emit(outbox)
-            if self.batch:
+            if timed and self.batch:
                 deadline = min(first + max_wait, now + idle_timeout)
         if self.batch:
             await self._emit(outbox)
