@@ -393,8 +393,9 @@ class Input:
         while lines := await anyio.to_thread.run_sync(
             _read_lines, self.file, per_read, abandon_on_cancel=True
         ):
-            for text in lines:
+            for line in lines:
                 number += 1
+                text = line.rstrip("\r\n")
                 if not text.strip():
                     continue
                 try:
@@ -416,7 +417,7 @@ class Input:
             extra={"stage": INPUT_STAGE},
         )
         if self.dead_letters is not None:
-            self.dead_letters.bad_line(number, text.rstrip("\r\n"), error)
+            self.dead_letters.bad_line(number, text, error)
 
 
 # -- rivusio run ---------------------------------------------------------------------------
@@ -627,9 +628,10 @@ def _list_pipes(args: argparse.Namespace) -> int:
         return 0
     rows = [["name", "kind", "class", "summary"]]
     rows += [[i.name, i.kind.label, i.qualified_name, i.summary] for i in plugins]
-    widths = [max(len(row[c]) for row in rows) for c in range(3)]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + row[3])
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[3]]).rstrip())
     return 0
 
 
