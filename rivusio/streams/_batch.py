@@ -110,7 +110,6 @@ class BatchStreamPipe(StreamPipe[InT, OutT]):
         ConfigError: An option is invalid, for example ``batch_size: must be >= 1 (got 0)``.
 
     .. versionadded:: 1.0
-        ``max_wait`` closes batches on a timer, and ``idle_timeout`` is new.
     """
 
     batch_size: int = attrs.field(kw_only=True)

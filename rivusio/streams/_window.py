@@ -45,6 +45,8 @@ class WindowResult(Generic[OutT]):
         end: Time windows: the end (exclusive). Sessions: the last item's time plus the gap.
             Count windows: one past the position of the window's last item.
         value: What :meth:`WindowedStreamPipe.process_window` returned for the window.
+
+    .. versionadded:: 1.0
     """
 
     key: Hashable
@@ -154,8 +156,6 @@ class WindowedStreamPipe(StreamPipe[InT, OutT]):
             ``window_size: must be > 0 (got 0)``.
 
     .. versionadded:: 1.0
-        Time windows close on a timer; event time, watermarks, late data, sliding, session
-        and keyed windows are new.
     """
 
     window_size: int | float | timedelta | None = attrs.field(kw_only=True, default=None)
