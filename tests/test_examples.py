@@ -32,6 +32,16 @@ buffer: 1000 items, paced by 0.1 s per item from 80% full
 22.0
 22.5
 """,
+    "batching": """\
+[{'name': 'ada'}, {'name': 'alan'}]
+[{'name': 'grace'}, {'name': 'edsger'}]
+[{'name': 'barbara'}]
+['ADA', 'ALAN', 'GRACE']
+['EDSGER', 'BARBARA']
+3 events from burst 0
+2 events from burst 1
+1 events from burst 2
+""",
     "error_handling": """\
 Result: {'a': 50.0, 'b': 25.0}
 Error processing {'a': 0, 'b': 1}: Division by zero: division by zero
@@ -116,6 +126,16 @@ StreamPipeline
 Batch sum: 6.0
 Batch sum: 15.0
 Batch sum: 24.0
+""",
+    "windowing": """\
+[{'sensor': 'a', 'value': 1}, {'sensor': 'b', 'value': 2}]
+[{'sensor': 'a', 'value': 3}]
+[{'sensor': 'b', 'value': 4}, {'sensor': 'a', 'value': 5}]
+sensor a [0, 10): mean 21.0
+sensor b [0, 10): mean 21.5
+sensor b [10, 20): mean 19.0
+sensor a [10, 20): mean 23.0
+late: [('a', 4.0, 99.0)]
 """,
 }
 """What each example prints, by script name (``examples/NAME.py``), on either backend."""
