@@ -87,6 +87,14 @@ def _check_pipes(owner: str, pipes: Sequence[Any]) -> list[BasePipe[Any, Any]]:
     return list(pipes)
 
 
+def _check_keep_outputs(owner: str, keep: object) -> None:
+    if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 0):
+        raise ValueError(
+            f"{owner}: keep_outputs must be an int >= 0, or None to keep every output "
+            f"(got {keep!r})"
+        )
+
+
 @attrs.define(eq=False)
 class _Outputs:
     """The last few outputs of each pipe, for :meth:`get_pipe_outputs`.
@@ -98,8 +106,10 @@ class _Outputs:
     by_pipe: dict[int, collections.deque[Any]]
 
     @classmethod
-    def for_pipes(cls, pipes: Sequence[BasePipe[Any, Any]], keep: int) -> _Outputs:
-        return cls({id(pipe): collections.deque(maxlen=keep) for pipe in pipes} if keep else {})
+    def for_pipes(cls, pipes: Sequence[BasePipe[Any, Any]], keep: int | None) -> _Outputs:
+        if keep == 0:
+            return cls({})
+        return cls({id(pipe): collections.deque(maxlen=keep) for pipe in pipes})
 
     def record(self, pipe: BasePipe[Any, Any], value: Any) -> None:
         kept = self.by_pipe.get(id(pipe))
@@ -124,9 +134,10 @@ class _Chain:
         self,
         pipes: Sequence[BasePipe[Any, Any]],
         name: str | None,
-        keep_outputs: int,
+        keep_outputs: int | None,
         settings: dict[str, Any],
     ) -> None:
+        _check_keep_outputs(type(self).__name__, keep_outputs)
         self.__attrs_init__(name=name or type(self).__name__, **settings)  # type: ignore[attr-defined]
         self.pipes = _check_pipes(type(self).__name__, pipes)
         self._outputs = _Outputs.for_pipes(self.pipes, keep_outputs)
@@ -137,8 +148,12 @@ class _Chain:
     def get_pipe_outputs(self, pipe: BasePipe[Any, Any]) -> list[Any]:
         """Return the most recent outputs of *pipe* (at most ``keep_outputs``), oldest first.
 
+        Returns:
+            A new list; ``[]`` for a pipe that is not in this pipeline or has not run.
+
         .. versionchanged:: 1.0
-            Bounded by ``keep_outputs``; rivusio 0.2.0 kept every output forever.
+            Bounded by ``keep_outputs`` (100 by default); rivusio 0.2.0 kept every output
+            forever, which ``keep_outputs=None`` still does.
         """
         return self._outputs.get(pipe)
 
@@ -177,8 +192,13 @@ class SyncPipeline(_Chain, SyncBasePipe[InT, OutT]):
         pipes: The pipes, in order.
         name: Defaults to the class name.
         keep_outputs: How many recent outputs of each pipe :meth:`get_pipe_outputs` keeps
-            (0 keeps none). rivusio 0.2.0 kept every output forever.
+            (0 keeps none; ``None`` keeps every one, as rivusio 0.2.0 did, and memory
+            grows with every call).
         on_error, dead_letter, retry: Defaults for the pipes inside when run in a stream.
+
+    Raises:
+        ValueError: *pipes* is empty, or ``keep_outputs`` is not an int ``>= 0`` or None.
+        TypeError: An item of *pipes* is not a sync pipe.
     """
 
     pipes: list[BasePipe[Any, Any]] = attrs.field(init=False)
@@ -191,7 +211,7 @@ class SyncPipeline(_Chain, SyncBasePipe[InT, OutT]):
         pipes: Sequence[SyncBasePipe[Any, Any]],
         name: str | None = None,
         *,
-        keep_outputs: int = DEFAULT_KEPT_OUTPUTS,
+        keep_outputs: int | None = DEFAULT_KEPT_OUTPUTS,
         **settings: Any,
     ) -> None:
         self._init_chain(pipes, name, keep_outputs, settings)
@@ -268,8 +288,13 @@ class AsyncPipeline(_Chain, AsyncBasePipe[InT, OutT]):
         pipes: The pipes, in order.
         name: Defaults to the class name.
         keep_outputs: How many recent outputs of each pipe :meth:`get_pipe_outputs` keeps
-            (0 keeps none). rivusio 0.2.0 kept every output forever.
+            (0 keeps none; ``None`` keeps every one, as rivusio 0.2.0 did, and memory
+            grows with every call).
         on_error, dead_letter, retry: Defaults for the pipes inside when run in a stream.
+
+    Raises:
+        ValueError: *pipes* is empty, or ``keep_outputs`` is not an int ``>= 0`` or None.
+        TypeError: An item of *pipes* is not a per-item pipe (a stream stage needs ``>>``).
     """
 
     pipes: list[BasePipe[Any, Any]] = attrs.field(init=False)
@@ -282,7 +307,7 @@ class AsyncPipeline(_Chain, AsyncBasePipe[InT, OutT]):
         pipes: Sequence[BasePipe[Any, Any]],
         name: str | None = None,
         *,
-        keep_outputs: int = DEFAULT_KEPT_OUTPUTS,
+        keep_outputs: int | None = DEFAULT_KEPT_OUTPUTS,
         **settings: Any,
     ) -> None:
         self._init_chain(pipes, name, keep_outputs, settings)
