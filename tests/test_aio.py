@@ -320,7 +320,7 @@ async def test_teardown_runs_once_per_setup_when_setup_fails() -> None:
             raise ConnectionError("no db")
 
     second = BadSetup("second")
-    with pytest.raises(StreamError, match="stage 'first >> second' failed: ConnectionError"):
+    with pytest.raises(StreamError, match="stage 'second' failed: ConnectionError"):
         async for _ in AsyncStream(range(3)).through(first >> second):
             pass
     assert first.events == ["setup", "teardown"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Generic
 
 import anyio
+import anyio.lowlevel
 import attrs
 from anyio import WouldBlock
 
@@ -120,7 +121,7 @@ class Link(Generic[T]):
             await self._send_chunk(chunk)
 
     async def _send_chunk(self, chunk: list[T]) -> None:
-        if self.min_processing_time and self._pressure_rising():
+        if self._pressure_rising() and self.min_processing_time:
             await anyio.sleep(self.min_processing_time * len(chunk))
         count = len(chunk)
         self.buffered += count
@@ -139,6 +140,9 @@ class Link(Generic[T]):
             else:
                 self.buffered -= count
                 self._overflow(chunk)
+                # A dropping sender never waits, so it yields here: otherwise a source that
+                # never awaits would starve the very stage it is overflowing.
+                await anyio.lowlevel.checkpoint()
                 return
         except BaseException:
             self.buffered -= count

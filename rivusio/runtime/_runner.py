@@ -161,7 +161,10 @@ class Runner(Generic[T]):
             with self._task_scopes[position]:
                 try:
                     for hook in stage.hooks:
-                        await _call_hook(hook, "setup")
+                        try:
+                            await _call_hook(hook, "setup")
+                        except Exception as exc:
+                            raise StageFailure(_hook_name(hook, stage), None, exc) from exc
                         started.append(hook)
                     await stage.run(inbox, outbox)
                 except anyio.BrokenResourceError as exc:
@@ -182,9 +185,13 @@ class Runner(Generic[T]):
                     try:
                         await _call_hook(hook, "teardown")
                     except Exception as exc:
-                        self._fail(position, getattr(hook, "name", stage.name), exc)
+                        self._fail(position, _hook_name(hook, stage), exc)
             for stats in stage.stats():
                 stage_finished(stats)
+
+
+def _hook_name(hook: Any, stage: Stage) -> str:
+    return str(getattr(hook, "name", stage.name))
 
 
 def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:

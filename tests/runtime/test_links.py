@@ -142,3 +142,14 @@ async def test_closed_receiver_breaks_the_sender() -> None:
     with pytest.raises(anyio.BrokenResourceError):
         await link.put(1)
     link.close_sender()
+
+
+async def test_pressure_episodes_are_counted_without_pacing() -> None:
+    """Reaching the threshold counts an episode even when no pacing is configured."""
+    link: Link[int] = Link("s", 4, throttle_threshold=0.5)
+    for i in range(4):
+        await link.put(i)
+    assert anyio.current_time() == 0.0
+    assert link.statistics().pressure_episodes == 1
+    link.close_receiver()
+    link.close_sender()

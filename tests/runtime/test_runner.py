@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import tracemalloc
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -174,3 +175,17 @@ async def test_dropping_overflow_loses_only_counted_items(
     assert out == sorted(out)
     assert len(out) + dropped == 100
     assert dropped > 0
+
+
+async def test_dropping_stage_behind_a_source_that_never_awaits_still_ends() -> None:
+    """A dropping link yields, so an endless non-awaiting source cannot starve its stage."""
+    dropping = StreamPipe[int, int](
+        config=BackpressureConfig(max_buffer_size=2, overflow="drop_newest")
+    )
+    seen = []
+    with anyio.fail_after(5):
+        async for item in AsyncStream(itertools.count()).through(dropping):
+            seen.append(item)
+            if len(seen) == 3:
+                break
+    assert seen == sorted(seen)
