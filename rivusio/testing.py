@@ -330,14 +330,18 @@ def assert_no_leaked_tasks() -> Iterator[None]:
 
         async def test_break_cancels_every_stage():
             with assert_no_leaked_tasks():
-                async for item in AsyncStream(source).through(pipe):
-                    break
+                async with AsyncStream(source).through(pipe) as results:
+                    async for item in results:
+                        break
 
     On leaving the block normally, the tasks then running are compared with those running
     when it was entered; any new one is a leak and fails the check. Nothing waits first:
-    rivusio finishes its teardown before an ``async with`` or ``async for`` over a stream
-    exits, so a task still running at that point is a bug, not a race. When the block raises,
-    its exception propagates unchanged and no check is made.
+    rivusio finishes its teardown before an ``async with`` block over a stream exits, and
+    before a bare ``async for`` that ran to its end (or ended in a ``StreamError``) exits,
+    so a task still running at that point is a bug, not a race. A bare ``async for`` left
+    by ``break`` cancels its stages at once but lets their teardown finish in the
+    background, so check those with ``async with``. When the block raises, its exception
+    propagates unchanged and no check is made.
 
     Raises:
         AssertionError: If tasks started inside the block are still running; the message
