@@ -357,8 +357,7 @@ def _pipe_state(pipe: BasePipe[Any, Any]) -> dict[str, Any]:
             if slot not in ("__dict__", "__weakref__") and hasattr(pipe, slot):
                 state[slot] = getattr(pipe, slot)
     state.update(getattr(pipe, "__dict__", {}))
-    if "monitor" in state:
-        state["monitor"] = None
+    state["monitor"] = None
     return state
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 import time
 
@@ -20,6 +21,7 @@ from rivusio import (
     SyncPipeline,
 )
 from rivusio.monitoring import PipelineMonitor
+from rivusio.parallel import _dumps, _run_chunk
 
 from .helpers import Double, FailOn, Inc
 
@@ -487,3 +489,46 @@ async def test_process_pool_broken_worker() -> None:
     async with pipeline:
         with pytest.raises(PipelineError, match=r"^stage 'crashy': BrokenWorkerProcess"):
             await pipeline.execute_parallel([1])
+
+
+@pytest.mark.real_clock
+async def test_process_pool_failure_of_the_pipeline_itself() -> None:
+    """A plain exception from the pipeline's own process names the parent's pipeline."""
+    pipeline = OwnProcess([Inc()], name="own")
+    pipeline.configure_parallel("process_pool", max_workers=1)
+    async with pipeline:
+        with pytest.raises(PipelineError, match=r"^stage 'own': KeyError: 3$") as caught:
+            await pipeline.execute_parallel([1, 3])
+    assert caught.value.pipe is pipeline
+
+
+# what travels to a worker process (run here, where coverage sees it) ------------------------
+
+
+def test_a_shipped_pipeline_keeps_plain_attributes_but_not_its_monitor() -> None:
+    """Attributes set in a pipe's own __init__ survive the trip; monitors stay behind."""
+    scale = Scale(4)
+    scale.set_monitor(PipelineMonitor())
+    pipeline: SyncPipeline[int, int] = SyncPipeline([scale, Double()])
+    copy = pickle.loads(_dumps(pipeline))
+    assert copy.pipes[0].factor == 4
+    assert copy.pipes[0].monitor is None
+    assert copy(5) == 40
+    assert pipeline.pipes[0].monitor is not None
+
+
+def test_a_worker_returns_failures_as_data() -> None:
+    """A chunk's failure comes back as the failing stage and a picklable cause."""
+    pipeline: SyncPipeline[int, int] = SyncPipeline([Double(), FailOn([4])])
+    shipped = _dumps(pipeline)
+    assert _run_chunk(shipped, pickle.dumps([1, 3]), "asyncio").unpack(pipeline) == [2, 6]
+    with pytest.raises(PipelineError, match=r"^stage 'FailOn': ValueError: bad item 4$") as e:
+        _run_chunk(shipped, pickle.dumps([1, 2, 3]), "asyncio").unpack(pipeline)
+    assert e.value.pipe is pipeline.pipes[1]
+    picky: SyncPipeline[int, int] = SyncPipeline([RaisesPicky()])
+    outcome = _run_chunk(_dumps(picky), pickle.dumps([2]), "asyncio")
+    assert repr(outcome.error) == "RuntimeError('PickyError: 7: picky')"
+    own = OwnProcess([Inc()], name="own")
+    with pytest.raises(PipelineError, match=r"^stage 'own': KeyError: 3$") as e:
+        _run_chunk(_dumps(own), pickle.dumps([1, 3]), "asyncio").unpack(own)
+    assert e.value.pipe is own
