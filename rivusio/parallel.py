@@ -71,7 +71,7 @@ from .core.pipes import BasePipe, SyncBasePipe
 from .runtime._host import _in_trio
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import Awaitable, Callable, Iterable
 
     from anyio.from_thread import BlockingPortal
 
@@ -158,7 +158,7 @@ def _require_entered(pipeline: Any, block: str) -> None:
 
 
 async def run_parallel(
-    pipeline: BasePipe[Any, Any], config: ParallelConfig | None, items: Sequence[Any]
+    pipeline: BasePipe[Any, Any], config: ParallelConfig | None, items: Iterable[Any]
 ) -> list[Any]:
     """Run *pipeline* on every item as *config* says; return the outputs in input order.
 
@@ -178,7 +178,7 @@ async def run_parallel(
 
 
 def run_parallel_sync(
-    pipeline: BasePipe[Any, Any], config: ParallelConfig | None, items: Sequence[Any]
+    pipeline: BasePipe[Any, Any], config: ParallelConfig | None, items: Iterable[Any]
 ) -> list[Any]:
     """Blocking :func:`run_parallel` for ``SyncPipeline.execute_parallel``.
 

@@ -257,7 +257,7 @@ class SyncPipeline(_Chain, SyncBasePipe[InT, OutT]):
         """
         from ..parallel import run_parallel_sync
 
-        return run_parallel_sync(self, self._parallel, list(items))
+        return run_parallel_sync(self, self._parallel, items)
 
     def __enter__(self) -> SyncPipeline[InT, OutT]:
         from ..parallel import enter_parallel
@@ -356,7 +356,7 @@ class AsyncPipeline(_Chain, AsyncBasePipe[InT, OutT]):
         """
         from ..parallel import run_parallel
 
-        return await run_parallel(self, self._parallel, list(items))
+        return await run_parallel(self, self._parallel, items)
 
     async def __aenter__(self) -> AsyncPipeline[InT, OutT]:
         from ..parallel import enter_parallel
