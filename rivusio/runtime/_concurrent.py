@@ -251,7 +251,7 @@ class ConcurrentStage:
                     slot = _Slot(item)
                     if ordered:
                         # Waits while the reorder window is full.
-                        await order_send.send(slot)
+                        await _send(order_send, slot)
                     try:
                         work_send.send_nowait(slot)  # succeeds if a worker is idle
                     except WouldBlock:
@@ -273,7 +273,7 @@ class ConcurrentStage:
             while True:
                 await _process(steps, slot)
                 try:
-                    slot = await work_recv.receive()
+                    slot = await _receive(work_recv)
                 except anyio.EndOfStream:
                     return
         with done:
@@ -281,15 +281,20 @@ class ConcurrentStage:
                 await _process(steps, slot)
                 # Unordered: the worker hands its result over before taking more work, so a
                 # full downstream holds workers back instead of piling up results.
-                await done.send(slot)
+                await _send(done, slot)
                 try:
-                    slot = await work_recv.receive()
+                    slot = await _receive(work_recv)
                 except anyio.EndOfStream:
                     return
 
     async def _emit(self, order_recv: MemoryObjectReceiveStream[_Slot], outbox: Link[Any]) -> None:
-        async for slot in order_recv:
-            await slot.done.wait()
+        while True:
+            try:
+                slot = await _receive(order_recv)
+            except anyio.EndOfStream:
+                return
+            if not slot.done.is_set():
+                await slot.done.wait()
             failure = slot.failure
             if failure is not None:
                 if isinstance(failure, StageFailure):
@@ -297,6 +302,26 @@ class ConcurrentStage:
                 raise failure
             if slot.outputs:
                 await outbox.put_many(slot.outputs)
+
+
+# The stage's channels are used with a non-waiting attempt first: anyio's `send` and
+# `receive` always yield to the scheduler, even when they could complete at once, and that
+# cost per item is most of what the stage adds to a fast step. Whenever the stage must wait
+# it still does so in `send`/`receive`, and the steps themselves yield as they await.
+
+
+async def _send(stream: MemoryObjectSendStream[_Slot], slot: _Slot) -> None:
+    try:
+        stream.send_nowait(slot)
+    except WouldBlock:
+        await stream.send(slot)
+
+
+async def _receive(stream: MemoryObjectReceiveStream[_Slot]) -> _Slot:
+    try:
+        return stream.receive_nowait()
+    except WouldBlock:
+        return await stream.receive()
 
 
 async def _process(steps: list[Step], slot: _Slot) -> None:
