@@ -54,6 +54,11 @@ class PipeError(Exception):
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The constructors take other arguments than they store in `args`, so pickling
+        # (for instance across a worker process) rebuilds from the stored state instead.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
 
 class PipelineError(PipeError):
     """A pipe inside a pipeline failed.
@@ -99,6 +104,13 @@ class StreamError(PipeError):
         self.args = (text,)
 
 
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class ConfigError(ValueError):
     """A configuration value is invalid.
 
@@ -111,3 +123,6 @@ class ConfigError(ValueError):
             (problems,) if isinstance(problems, str) else tuple(problems)
         )
         super().__init__("\n".join(self.problems))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, self.__dict__))

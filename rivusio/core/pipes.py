@@ -26,7 +26,7 @@ Pipes are attrs classes and both styles of subclass work::
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, SupportsIndex, overload
 
 import attrs
 
@@ -41,6 +41,26 @@ if TYPE_CHECKING:
 __all__ = ("AsyncBasePipe", "BasePipe", "SyncBasePipe")
 
 _POLICIES = ("raise", "skip", "dead_letter")
+
+
+_UNSET_SETTINGS = frozenset({"on_error", "dead_letter", "retry", "monitor"})
+
+
+def _slots_of(cls: type) -> tuple[str, ...]:
+    names = (
+        slot
+        for klass in cls.__mro__
+        for slot in getattr(klass, "__slots__", ())
+        if slot not in ("__dict__", "__weakref__")
+    )
+    return tuple(dict.fromkeys(names))
+
+
+def _restore_pipe(cls: type[Any], state: dict[str, Any]) -> Any:
+    pipe = object.__new__(cls)
+    for name, value in state.items():
+        object.__setattr__(pipe, name, value)
+    return pipe
 
 
 def _default_name(pipe: BasePipe[Any, Any]) -> str:
@@ -81,6 +101,28 @@ class BasePipe(Generic[InT, OutT]):
 
     #: True for pipes that run as their own stage with a stream of items (StreamPipe).
     is_stream_stage: ClassVar[bool] = False
+
+    if not TYPE_CHECKING:  # at run time only, so that type checkers still catch typos
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached when normal lookup fails: a subclass whose own __init__ never called
+            # super().__init__() (as rivusio 0.2.0's docs showed) still gets the defaults.
+            if name == "name":
+                return type(self).__name__
+            if name in _UNSET_SETTINGS:
+                return None
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        # attrs gives slotted classes a __getstate__ that knows only their fields, but a
+        # plain subclass keeps its own attributes in __dict__: pickle both.
+        state = {
+            slot: getattr(self, slot)
+            for slot in _slots_of(type(self))
+            if slot in _UNSET_SETTINGS or slot == "name" or hasattr(self, slot)
+        }
+        state.update(getattr(self, "__dict__", {}))
+        return (_restore_pipe, (type(self), state))
 
     def set_monitor(self, monitor: PipelineMonitor) -> None:
         """Record this pipe's metrics into *monitor* on every later run.

@@ -137,6 +137,10 @@ class Runner(Generic[T]):
         failure.__cause__ = error
         stage_failed(stage, error)
         self.failures.append(failure)
+        self._stop_upstream(position)
+
+    def _stop_upstream(self, position: int) -> None:
+        """Cancel everything feeding *position*: it has stopped reading (``take(n)``)."""
         for scope in self._task_scopes[:position]:
             scope.cancel()
 
@@ -167,9 +171,12 @@ class Runner(Generic[T]):
                             raise StageFailure(_hook_name(hook, stage), None, exc) from exc
                         started.append(hook)
                     await stage.run(inbox, outbox)
+                    if inbox.receiver_closed:
+                        self._stop_upstream(position)
                 except anyio.BrokenResourceError as exc:
                     if not outbox.receiver_closed:
                         self._fail(position, stage.name, exc)
+                    self._stop_upstream(position)
                 except StageFailure as failure:
                     self._fail(position, failure.stage, failure.error, failure.item)
                 except Exception as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 from rivusio import ConfigError, PipeError, PipelineError, StreamError
 
 from ..helpers import Double
@@ -46,3 +48,21 @@ def test_config_error_lists_problems() -> None:
     error = ConfigError(["a: must be > 0 (got 0)", "b: unknown key"])
     assert error.problems == ("a: must be > 0 (got 0)", "b: unknown key")
     assert str(error) == "a: must be > 0 (got 0)\nb: unknown key"
+
+
+def test_errors_survive_pickling() -> None:
+    """Errors cross process boundaries with their message and attributes."""
+    stream_error = pickle.loads(pickle.dumps(StreamError("s", ValueError("v"), item=3)))
+    assert (str(stream_error), stream_error.stage, stream_error.item) == (
+        "stage 's' failed: ValueError: v",
+        "s",
+        3,
+    )
+    pipeline_error = pickle.loads(pickle.dumps(PipelineError("enrich", KeyError("k"))))
+    assert (str(pipeline_error), pipeline_error.stage) == (
+        "stage 'enrich': KeyError: 'k'",
+        "enrich",
+    )
+    config_error = pickle.loads(pickle.dumps(ConfigError(["a: bad", "b: bad"])))
+    assert config_error.problems == ("a: bad", "b: bad")
+    assert str(pickle.loads(pickle.dumps(PipeError("plain")))) == "plain"

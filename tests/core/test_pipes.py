@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
+
 import attrs
 import pytest
 
-from rivusio import AsyncBasePipe, AsyncPipeline, SyncBasePipe, SyncPipeline
+from rivusio import AsyncBasePipe, AsyncPipeline, SyncBasePipe, SyncPipeline, SyncStream
 from rivusio.streams import StreamPipe, StreamPipeline
 
 from ..helpers import Double, Inc
@@ -163,3 +165,37 @@ def test_rshift_with_a_non_pipe_says_how_to_wrap() -> None:
     """`pipe >> function` explains the fix."""
     with pytest.raises(TypeError, match=r"got function.*rivusio.streams.map\(fn\)"):
         Double() >> (lambda x: x)  # type: ignore[operator]
+
+
+class NoSuper(SyncBasePipe[int, int]):
+    """A rivusio 0.2.0-style pipe whose __init__ never calls super().__init__()."""
+
+    def __init__(self, factor: int) -> None:
+        self.factor = factor
+
+    def process(self, data: int) -> int:
+        return data * self.factor
+
+
+def test_pipe_without_super_init_gets_the_defaults() -> None:
+    """A pipe that skipped super().__init__() still has a name and default settings."""
+    pipe = NoSuper(3)
+    assert (pipe.name, pipe.on_error, pipe.dead_letter, pipe.retry) == (
+        "NoSuper",
+        None,
+        None,
+        None,
+    )
+    assert list(SyncStream([1, 2]).through(pipe)) == [3, 6]
+    with pytest.raises(AttributeError, match="'NoSuper' object has no attribute 'missing'"):
+        pipe.missing  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_pickling_keeps_fields_and_own_attributes() -> None:
+    """Plain subclasses keep their own attributes through pickle; attrs ones their fields."""
+    scale = pickle.loads(pickle.dumps(Scale(2.5)))
+    assert (scale.factor, scale.name, scale(2)) == (2.5, "Scale", 5.0)
+    offset = pickle.loads(pickle.dumps(Offset(1.0, name="shift", on_error="skip")))
+    assert (offset.offset, offset.name, offset.on_error) == (1.0, "shift", "skip")
+    bare = pickle.loads(pickle.dumps(NoSuper(4)))
+    assert (bare.factor, bare.name) == (4, "NoSuper")

@@ -845,3 +845,13 @@ async def test_outside_cancellation_stops_every_operator(
                     pass
     assert anyio.current_time() == 2.5
     assert hooks.events == ["setup", "teardown"]
+
+
+async def test_take_over_an_idle_source_ends_when_satisfied() -> None:
+    """take(3) over a source yielding one item a second ends at t == 2.0, not at a chunk."""
+    from rivusio.testing import ScriptedSource
+
+    source = ScriptedSource.spaced(range(1000), 1.0)
+    results = [r async for r in AsyncStream(source).through(take(3))]
+    assert results == [0, 1, 2]
+    assert anyio.current_time() == 2.0
