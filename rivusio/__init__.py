@@ -29,6 +29,10 @@ from .core import PipelineError as PipelineError
 from .core import StreamError as StreamError
 from .core import SyncBasePipe as SyncBasePipe
 from .core import SyncPipeline as SyncPipeline
+from .core._types import BatchT as BatchT
+from .core._types import InputType as InputType
+from .core._types import OutputType as OutputType
+from .core._types import T as T
 from .plugins import PluginRegistry as PluginRegistry
 from .plugins import register_async_sink as register_async_sink
 from .plugins import register_async_source as register_async_source
@@ -68,6 +72,11 @@ __all__ = (
     "register_async_sink",
     "register_sync_source",
     "register_sync_sink",
+    # rivusio 0.2.0's type variables, kept so that its code imports unchanged
+    "T",
+    "BatchT",
+    "InputType",
+    "OutputType",
 )
 
 # Show `rivusio.AsyncStream` rather than `rivusio.aio.AsyncStream` in reprs and docs. Config

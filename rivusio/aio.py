@@ -26,6 +26,8 @@ import anyio
 import attrs
 
 from .core._types import DeadLetterSink, ErrorPolicy, R, T
+from .core.pipeline import AsyncPipeline
+from .core.pipes import AsyncBasePipe
 from .runtime._host import close_on_drop, spawn_detached
 from .runtime._plan import Plan, policy_of
 from .runtime._runner import Runner
@@ -53,7 +55,8 @@ if TYPE_CHECKING:
     from .runtime._policy import Policy
     from .streams._compat import RunLog
 
-__all__ = ("AsyncStream", "StreamResults")
+# AsyncBasePipe and AsyncPipeline were importable from here in rivusio 0.2.0.
+__all__ = ("AsyncBasePipe", "AsyncPipeline", "AsyncStream", "StreamResults")
 
 
 class StreamResults(Generic[T]):

@@ -21,6 +21,8 @@ import attrs
 
 from .aio import AsyncStream
 from .core._types import DeadLetterSink, ErrorPolicy, R, T
+from .core.pipeline import SyncPipeline
+from .core.pipes import SyncBasePipe
 from .runtime._links import chunk_size_for
 from .runtime._plan import Plan, policy_of
 from .runtime._policy import StageFailure
@@ -41,7 +43,8 @@ if TYPE_CHECKING:
     from .runtime._steps import Step
     from .streams._compat import RunLog
 
-__all__ = ("SyncStream",)
+# SyncBasePipe and SyncPipeline were importable from here in rivusio 0.2.0.
+__all__ = ("SyncBasePipe", "SyncPipeline", "SyncStream")
 
 
 def _inline_steps(plan: Plan) -> list[Step] | None:

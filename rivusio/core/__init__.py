@@ -1,5 +1,7 @@
 """The vocabulary: pipes, pipelines, errors, messages and records."""
 
+# rivusio 0.2.0 exported ExecutionStrategy from here; it lives with the other settings now.
+from ..config import ExecutionStrategy as ExecutionStrategy
 from .exceptions import ConfigError as ConfigError
 from .exceptions import PipeError as PipeError
 from .exceptions import PipelineError as PipelineError
@@ -19,6 +21,7 @@ __all__ = (
     "BasePipe",
     "ConfigError",
     "DeadLetter",
+    "ExecutionStrategy",
     "Message",
     "MessageMetadata",
     "PipeError",

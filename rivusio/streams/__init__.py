@@ -4,6 +4,7 @@ Operators (``map``, ``filter``, ``take``, ``merge``, ...) are functions that ret
 pipes; compose them with ``>>`` or pass them to ``AsyncStream.through``.
 """
 
+from ..aio import AsyncStream as AsyncStream
 from ..config import BackpressureConfig as BackpressureConfig
 from ..core.exceptions import StreamError as StreamError
 from ._batch import BatchStreamPipe as BatchStreamPipe
@@ -37,6 +38,7 @@ from ._window import WindowedStreamPipe as WindowedStreamPipe
 from ._window import WindowResult as WindowResult
 
 __all__ = (
+    "AsyncStream",  # also here, as in rivusio 0.2.0
     "BackpressureConfig",
     "StreamError",
     "StreamPipe",
