@@ -141,7 +141,7 @@ def _structure_factory(cls: type[Any]) -> Callable[[Any, type], Any]:
             return [exc]
         except (TypeError, ValueError) as exc:
             return [_note(Invalid(str(exc)), cls, field.name, field.type)]
-        except Exception:  # noqa: BLE001 - the validator needs the instance; __init__ runs it
+        except Exception:
             return []
         return []
 
@@ -159,7 +159,7 @@ def _structure_factory(cls: type[Any]) -> Callable[[Any, type], Any]:
                 continue
             try:
                 value = structure_field(data[field.name], field)
-            except Exception as exc:  # noqa: BLE001 - every failure is reported at its path
+            except Exception as exc:
                 errors.append(_note(exc, cls, field.name, field.type))
                 continue
             errors.extend(problems(value, field))
@@ -178,7 +178,7 @@ def _structure_factory(cls: type[Any]) -> Callable[[Any, type], Any]:
             raise ClassValidationError(f"While structuring {cls.__qualname__}", errors, cls)
         try:
             return cls(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - whatever __init__ raises is a problem to report
+        except Exception as exc:
             raise ClassValidationError(
                 f"While structuring {cls.__qualname__}", [exc], cls
             ) from None
