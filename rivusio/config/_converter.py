@@ -141,7 +141,7 @@ def _structure_factory(cls: type[Any]) -> Callable[[Any, type], Any]:
             return [exc]
         except (TypeError, ValueError) as exc:
             return [_note(Invalid(str(exc)), cls, field.name, field.type)]
-        except Exception:
+        except Exception:  # the validator needs the instance; __init__ runs it
             return []
         return []
 
@@ -159,7 +159,7 @@ def _structure_factory(cls: type[Any]) -> Callable[[Any, type], Any]:
                 continue
             try:
                 value = structure_field(data[field.name], field)
-            except Exception as exc:
+            except Exception as exc:  # every failure is reported at its path
                 errors.append(_note(exc, cls, field.name, field.type))
                 continue
             errors.extend(problems(value, field))
