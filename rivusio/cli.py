@@ -636,8 +636,7 @@ def _list_pipes(args: argparse.Namespace) -> int:
 
 
 def _fields(cls: type) -> list[str]:
-    if not attrs.has(cls):
-        return []
+    # Pipes are attrs classes: list the fields a plugin adds to those of every pipe.
     own = {field.name for field in attrs.fields(BasePipe)}
     lines = []
     for field in attrs.fields(cls):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from rivusio.cli import main
+from rivusio.cli import load_pipe, main
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -24,7 +25,11 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 
 JOB = '''\
+import dataclasses
+import datetime
+
 import anyio
+import attrs
 
 from rivusio import AsyncBasePipe, SyncBasePipe
 from rivusio.streams import StreamPipe
@@ -71,12 +76,54 @@ class Opaque(SyncBasePipe[dict, object]):
         return object()
 
 
+class Shapes(SyncBasePipe[dict, dict]):
+    """Results json cannot write as they are."""
+
+    def process(self, data):
+        return {
+            "point": Point(1, 2),
+            "pair": Pair(3, 4),
+            "day": datetime.date(2024, 5, 1),
+            "tags": {"b", "a"},
+        }
+
+
+@attrs.define
+class Point:
+    x: int
+    y: int
+
+
+@dataclasses.dataclass
+class Pair:
+    left: int
+    right: int
+
+
+class Wrap(SyncBasePipe[dict, object]):
+    def process(self, data):
+        return Point(0, data["id"]) if data["id"] else object()
+
+
+class Refuse(SyncBasePipe[object, object]):
+    def process(self, data):
+        raise ValueError("refused")
+
+
+class Interrupt(SyncBasePipe[dict, dict]):
+    def process(self, data):
+        raise KeyboardInterrupt
+
+
 parse = Parse()
 pipeline = Parse() >> Slow()
+wrapped = Wrap() >> Refuse()
 not_a_pipe = 42
 '''
 
 PLUGINS = '''\
+import attrs
+
 from rivusio import AsyncBasePipe, SyncBasePipe
 from rivusio.plugins import registry
 
@@ -97,6 +144,16 @@ class StdoutSink(AsyncBasePipe[str, str]):
 class Numbers(SyncBasePipe[int, int]):
     def process(self, data):
         return data
+
+
+@registry.register_sync_sink("stdout")
+@attrs.define
+class Tagged(SyncBasePipe[str, str]):
+    tag: str = "out"
+    width: int = attrs.field(default=8, init=False)
+
+    def process(self, data):
+        return f"{self.tag}: {data}"
 '''
 
 
@@ -592,6 +649,7 @@ def test_list_pipes(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "name     kind         class                       summary",
         "stdout   async sink   plugins_for_cli.StdoutSink  Print each item and pass it on.",
         "numbers  sync source  plugins_for_cli.Numbers",
+        "stdout   sync sink    plugins_for_cli.Tagged",
     ]
 
 
@@ -612,6 +670,12 @@ def test_list_pipes_as_json(workdir: Path, capsys: pytest.CaptureFixture[str]) -
             "class": "plugins_for_cli.Numbers",
             "summary": "",
         },
+        {
+            "name": "stdout",
+            "kind": "sync_sink",
+            "class": "plugins_for_cli.Tagged",
+            "summary": "",
+        },
     ]
 
 
@@ -628,7 +692,7 @@ def test_list_pipes_with_none_registered(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_info(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """info NAME describes the plugin: kind, class and docstring."""
+    """info NAME describes each plugin of that name: kind, class, fields and docstring."""
     status, out, _ = run_main(capsys, "info", "stdout", "--import", "plugins_for_cli")
     assert status == 0
     assert out == (
@@ -639,6 +703,11 @@ def test_info(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "Print each item and pass it on.\n"
         "\n"
         "    Used by the CLI tests.\n"
+        "\n"
+        "name: stdout\n"
+        "kind: sync sink\n"
+        "class: plugins_for_cli.Tagged\n"
+        "field: tag: str = 'out'\n"
     )
 
 
@@ -652,3 +721,207 @@ def test_info_of_an_unknown_plugin(workdir: Path, capsys: pytest.CaptureFixture[
             "(registered: 'numbers', 'stdout')\n"
         ),
     )
+
+
+def test_info_as_json_lists_the_fields(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """info --json gives each registration of the name with the fields its class adds."""
+    status, out, _ = run_main(capsys, "info", "stdout", "--import", "plugins_for_cli", "--json")
+    assert status == 0
+    assert [(p["kind"], p["class"], p["fields"]) for p in json.loads(out)] == [
+        ("async_sink", "plugins_for_cli.StdoutSink", []),
+        ("sync_sink", "plugins_for_cli.Tagged", ["tag: str = 'out'"]),
+    ]
+
+
+def test_a_broken_plugin_entry_point(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installed plugin that fails to load is named in one line."""
+    import importlib.metadata
+
+    broken = importlib.metadata.EntryPoint(
+        name="broken", value="not_a_module_anywhere:plugin", group="rivusio.plugins"
+    )
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [broken])
+    assert run_main(capsys, "list-pipes") == (
+        1,
+        "",
+        (
+            "rivusio: error: plugin entry point 'broken' (not_a_module_anywhere:plugin): "
+            "ModuleNotFoundError: No module named 'not_a_module_anywhere'\n"
+        ),
+    )
+
+
+# -- rivusio run, in-process: the paths the subprocess tests take too --------------------------
+
+
+def test_stdin_lines_in_process(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Input that is not a regular file is read a line at a time; bad lines are skipped."""
+    lines = [json.dumps(numbers(1)[0]), "", "{", json.dumps(numbers(2)[1])]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    status, out, err = run_main(capsys, "run", "job:parse", "--on-error", "skip", "--no-progress")
+    assert status == 0
+    assert output_lines(out) == [{"id": 0, "value": 0.0}, {"id": 1, "value": 1.0}]
+    assert err == "rivusio: 1 input lines were not JSON and were skipped\n"
+
+
+def test_bad_line_in_process(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad line under 'raise' is one error line naming the line."""
+    write_lines(workdir / "in.jsonl", "nope")
+    assert run_main(capsys, "run", "job:parse", "-i", "in.jsonl", "--no-progress") == (
+        1,
+        "",
+        "rivusio: error: input line 1: not valid JSON: Expecting value (column 1)\n",
+    )
+
+
+def test_failing_record_in_process(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A failing record ends the run with the summary, then the stage's error."""
+    write_lines(workdir / "in.jsonl", {"id": 1, "value": "x"})
+    status, _, err = run_main(capsys, "run", "job:parse", "-i", "in.jsonl")
+    assert status == 1
+    lines = err.splitlines()
+    assert re.fullmatch(r"rivusio: stopped in \d+\.\d\d s: 1 items in .*", lines[0])
+    assert lines[-1] == (
+        "rivusio: error: stage 'Parse' failed: ValueError: could not convert string to float: 'x'"
+    )
+
+
+def test_bad_line_dead_lettered_in_process(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad line under 'dead-letter FILE' goes to FILE with its number."""
+    write_lines(workdir / "in.jsonl", "nope", *numbers(1))
+    status, out, _ = run_main(
+        capsys, "run", "job:parse", "-i", "in.jsonl", "--on-error", "dead-letter",
+        "dead.jsonl", "--no-progress",
+    )  # fmt: skip
+    assert (status, output_lines(out)) == (0, [{"id": 0, "value": 0.0}])
+    assert output_lines((workdir / "dead.jsonl").read_text()) == [
+        {"stage": "input", "error": "not valid JSON: Expecting value (column 1)", "line": 1,
+         "text": "nope"}
+    ]  # fmt: skip
+
+
+def test_results_json_cannot_write_as_they_are(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """attrs and dataclass instances, dates and sets are written as JSON."""
+    write_lines(workdir / "in.jsonl", *numbers(1))
+    status, out, _ = run_main(capsys, "run", "job:Shapes", "-i", "in.jsonl", "--no-progress")
+    assert (status, output_lines(out)) == (
+        0,
+        [
+            {
+                "point": {"x": 1, "y": 2},
+                "pair": {"left": 3, "right": 4},
+                "day": "2024-05-01",
+                "tags": ["a", "b"],
+            }
+        ],
+    )
+
+
+def test_dead_letters_of_items_json_cannot_write(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dead letter keeps an item json cannot write as its repr."""
+    write_lines(workdir / "in.jsonl", *numbers(2))
+    status, _, _ = run_main(
+        capsys, "run", "job:wrapped", "-i", "in.jsonl", "--on-error", "dead-letter",
+        "dead.jsonl", "--no-progress",
+    )  # fmt: skip
+    assert status == 0
+    letters = output_lines((workdir / "dead.jsonl").read_text())
+    assert [letter["item"] for letter in letters][1] == {"x": 0, "y": 1}  # type: ignore[index]
+    assert re.fullmatch(r"<object object at 0x[0-9a-f]+>", letters[0]["item"])  # type: ignore[index]
+
+
+def test_progress_ticks_in_process(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The plain display ticks while the run goes on."""
+    write_lines(workdir / "in.jsonl", *numbers(10))
+    status, _, err = run_main(
+        capsys, "run", "job:pipeline", "-i", "in.jsonl", "-o", "out.jsonl",
+        "--progress-interval", "0.05",
+    )  # fmt: skip
+    assert status == 0
+    assert re.search(r"^rivusio: \d\.\d s, \d+ in, \d+ out, 0 errors", err, re.MULTILINE)
+
+
+def test_rich_progress_and_logs_in_process(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal, logs go through rich beside the live table, with the stage name."""
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    write_lines(workdir / "in.jsonl", {"id": 1, "value": "x"}, *numbers(3))
+    status, _, err = run_main(
+        capsys, "run", "job:parse", "-i", "in.jsonl", "-o", "out.jsonl", "--on-error", "skip",
+        "--log-level", "warning",
+    )  # fmt: skip
+    assert status == 0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", err)
+    assert "[Parse] stage 'Parse': skipped item {'id': 1, 'value': 'x'}" in text
+    assert "rivusio: done in" in text
+
+
+def test_metrics_port_in_process(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--metrics-port 0 serves on a free loopback port for the length of the run."""
+    write_lines(workdir / "in.jsonl", *numbers(1))
+    status, _, err = run_main(
+        capsys, "run", "job:parse", "-i", "in.jsonl", "--metrics-port", "0", "--no-progress"
+    )
+    assert status == 0
+    assert re.fullmatch(r"rivusio: serving metrics at http://127\.0\.0\.1:\d+/metrics\n", err)
+
+
+def test_interrupt_in_process(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A KeyboardInterrupt during the run exits with 130."""
+    write_lines(workdir / "in.jsonl", *numbers(1))
+    assert run_main(capsys, "run", "job:Interrupt", "-i", "in.jsonl", "--no-progress") == (
+        130,
+        "",
+        "rivusio: interrupted\n",
+    )
+
+
+def test_demo_without_rich_in_process(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without rich the demo's report is plain even on a terminal."""
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setitem(sys.modules, "rich.console", None)
+    status, out, _ = run_main(capsys, "demo", "--count", "100")
+    assert status == 0
+    assert "stage         items in  items out" in out
+
+
+def test_loading_a_pipe_twice(workdir: Path) -> None:
+    """The current directory is put on the import path once."""
+    assert load_pipe("job:parse") is load_pipe("job:parse")
+    assert sys.path.count(str(workdir)) <= 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("--concurrency=x", "argument --concurrency: expected a whole number, got 'x'"),
+        ("--concurrency=0", "argument --concurrency: expected a number >= 1, got '0'"),
+        ("--metrics-port=x", "argument --metrics-port: expected a port number, got 'x'"),
+        ("--metrics-port=70000", ("argument --metrics-port: expected a port from 0 to 65535, "
+         "got '70000'")),
+        ("--window=x", "argument --window: expected seconds, got 'x'"),
+        ("--window=0", "argument --window: expected seconds > 0, got '0'"),
+    ],
+)  # fmt: skip
+def test_option_values_are_checked(
+    capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    """Numbers, ports and durations are checked by argparse, exiting with 2."""
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "job:parse", text])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"rivusio run: error: {message}"

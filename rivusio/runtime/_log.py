@@ -33,30 +33,28 @@ def short_repr(item: Any) -> str:
 
 def item_lost(stage: str, action: str, item: Any, error: BaseException) -> None:
     """Log that *item* was skipped or dead-lettered (*action*) after *error*."""
-    if logger.isEnabledFor(logging.WARNING):
-        logger.warning(
-            "stage %r: %s item %s after %s: %s",
-            stage,
-            action,
-            short_repr(item),
-            type(error).__name__,
-            error,
-            extra={"stage": stage},
-        )
+    logger.warning(
+        "stage %r: %s item %s after %s: %s",
+        stage,
+        action,
+        short_repr(item),
+        type(error).__name__,
+        error,
+        extra={"stage": stage},
+    )
 
 
 def retrying(stage: str, attempt: int, attempts: int, error: BaseException) -> None:
     """Log that a failed item is about to be tried again."""
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(
-            "stage %r: retrying an item (try %d of %d) after %s: %s",
-            stage,
-            attempt,
-            attempts,
-            type(error).__name__,
-            error,
-            extra={"stage": stage},
-        )
+    logger.debug(
+        "stage %r: retrying an item (try %d of %d) after %s: %s",
+        stage,
+        attempt,
+        attempts,
+        type(error).__name__,
+        error,
+        extra={"stage": stage},
+    )
 
 
 def stage_failed(stage: str, error: BaseException) -> None:
@@ -72,14 +70,13 @@ def stage_failed(stage: str, error: BaseException) -> None:
 
 def stage_finished(stats: StageStats) -> None:
     """Log a stage's counters when its task ends."""
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(
-            "stage %r finished: %d in, %d out, %d errors, %d skipped, %d dead-lettered",
-            stats.name,
-            stats.items_in,
-            stats.items_out,
-            stats.errors,
-            stats.skipped,
-            stats.dead_lettered,
-            extra={"stage": stats.name},
-        )
+    logger.debug(
+        "stage %r finished: %d in, %d out, %d errors, %d skipped, %d dead-lettered",
+        stats.name,
+        stats.items_in,
+        stats.items_out,
+        stats.errors,
+        stats.skipped,
+        stats.dead_lettered,
+        extra={"stage": stats.name},
+    )

@@ -54,11 +54,6 @@ class Timings:
         mapping = sketch_mapping()
         self._key = None if mapping is None else mapping.key
 
-    @property
-    def has_quantiles(self) -> bool:
-        """Whether quantiles are kept (``ddsketch`` is installed)."""
-        return self._key is not None
-
     def add(self, seconds: float, items: int) -> None:
         """Record that *items* items took *seconds* seconds in all."""
         per_item = seconds / items

@@ -118,6 +118,9 @@ class Step:
                 result = await drive(self._recovery(item, error), self.policy.dead_letter)
             except StageFailure as given_up:
                 given_up.before = _finish(self.kind, out)
+                # The items up to the failing one were taken in; the rest never will be.
+                self.stats.items_in += len(chunk) - sum(1 for _ in items)
+                self.stats.items_out += len(given_up.before)
                 raise
             if result is not NO_RESULT:
                 out.append(result)
@@ -137,6 +140,9 @@ class Step:
                 result = drive_blocking(self._recovery(item, error), self.policy.dead_letter)
             except StageFailure as given_up:
                 given_up.before = _finish(self.kind, out)
+                # The items up to the failing one were taken in; the rest never will be.
+                self.stats.items_in += len(chunk) - sum(1 for _ in items)
+                self.stats.items_out += len(given_up.before)
                 raise
             if result is not NO_RESULT:
                 out.append(result)

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
+import pytest
 
-from rivusio import AsyncStream, RetryConfig, StreamConfig, SyncStream
+from rivusio import AsyncStream, RetryConfig, StreamConfig, StreamError, SyncStream
 from rivusio.config import BackpressureConfig
 from rivusio.monitoring import PipelineMonitor
 from rivusio.runtime import _stats
 from rivusio.streams import BatchStreamPipe, StreamPipe, WindowedStreamPipe
 from tests.helpers import Double, FailOn, aiter_of
-
-if TYPE_CHECKING:
-    import pytest
 
 COUNT_KEYS = ("items_in", "items_out", "errors", "retries", "skipped", "dead_lettered")
 
@@ -397,3 +395,27 @@ async def test_log_records_carry_the_stage_name(caplog: pytest.LogCaptureFixture
     assert "stage 'FailOn' finished: 4 in, 3 out, 1 errors, 1 skipped, 0 dead-lettered" in [
         r.getMessage() for r in records
     ]
+
+
+async def test_a_failing_item_counts_as_taken_in() -> None:
+    """When a stage fails, the items it took in up to the failing one are counted."""
+    monitor = PipelineMonitor()
+    pipe = Double() >> FailOn({4})
+    pipe.set_monitor(monitor)
+    with pytest.raises(StreamError):
+        await drain(AsyncStream(range(6)).through(pipe))
+
+    metrics = monitor.get_metrics()
+    assert counts(metrics["stages"]["FailOn"]) == (3, 2, 1, 0, 0, 0)
+    assert counts(metrics["stages"]["Double"]) == (6, 6, 0, 0, 0, 0)
+
+
+def test_a_failing_item_counts_as_taken_in_inline() -> None:
+    """The same holds for an inline SyncStream."""
+    monitor = PipelineMonitor()
+    stream = SyncStream(range(6)).through(FailOn({2}))
+    stream.set_monitor(monitor)
+    with pytest.raises(StreamError):
+        list(stream)
+
+    assert counts(monitor.get_metrics()["stages"]["FailOn"]) == (3, 2, 1, 0, 0, 0)
