@@ -925,3 +925,26 @@ def test_option_values_are_checked(
         main(["run", "job:parse", text])
     assert exited.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == f"rivusio run: error: {message}"
+
+
+def test_the_documented_orders_job(tmp_path: Path) -> None:
+    """examples/cli/orders.py over its orders.jsonl gives the counts the docs show."""
+    done = rivusio(
+        "run", "orders:pipeline", "--input", "orders.jsonl", "--output",
+        str(tmp_path / "large.jsonl"), "--on-error", "skip", "--progress-interval", "60",
+        cwd=ROOT / "examples" / "cli",
+    )  # fmt: skip
+    assert done.returncode == 0
+    lines = done.stderr.splitlines()
+    assert re.fullmatch(
+        r"rivusio: done in \d+\.\d\d s: 199 items in \([\d,]+ items/s\), 131 out, 2 errors, "
+        r"2 skipped, 0 dead-lettered",
+        lines[0],
+    )
+    assert [line.split()[:6] for line in lines[2:5]] == [
+        ["Parse", "199", "197", "2", "2", "0"],
+        ["ToEuro", "197", "197", "0", "0", "0"],
+        ["Large", "197", "131", "0", "0", "0"],
+    ]
+    assert lines[-1] == "rivusio: 1 input lines were not JSON and were skipped"
+    assert len(output_lines((tmp_path / "large.jsonl").read_text())) == 131

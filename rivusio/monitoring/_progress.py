@@ -136,7 +136,7 @@ class RichDisplay:
         self.live = Live(console=console, refresh_per_second=4, transient=True)
         self.live.start()
 
-    def _table(self, metrics: dict[str, Any], elapsed: float, *, title: str) -> Any:
+    def _table(self, metrics: dict[str, Any], *, title: str | None = None) -> Any:
         from rich.table import Table
 
         table = Table(title=title, title_justify="left")
@@ -162,14 +162,13 @@ class RichDisplay:
 
     def tick(self, metrics: dict[str, Any], elapsed: float) -> None:
         """Redraw the table with the latest figures."""
-        self.live.update(self._table(metrics, elapsed, title=headline(metrics, elapsed)))
+        self.live.update(self._table(metrics, title=f"rivusio: {headline(metrics, elapsed)}"))
 
     def finish(self, metrics: dict[str, Any], elapsed: float, *, ok: bool) -> None:
         """Remove the live table and print the summary table."""
         self.live.stop()
-        self.console.print(
-            self._table(metrics, elapsed, title=summary_line(metrics, elapsed, ok=ok))
-        )
+        self.console.print(summary_line(metrics, elapsed, ok=ok), highlight=False)
+        self.console.print(self._table(metrics))
 
 
 def make_display(out: TextIO) -> Display:
