@@ -23,6 +23,7 @@ from .aio import AsyncStream
 from .core._types import DeadLetterSink, ErrorPolicy, R, T
 from .core.pipeline import SyncPipeline
 from .core.pipes import SyncBasePipe
+from .runtime._chain import chain_runs
 from .runtime._links import chunk_size_for
 from .runtime._plan import Plan, policy_of
 from .runtime._policy import StageFailure
@@ -170,10 +171,13 @@ class SyncStream(Generic[T]):
         self._run_log().started(plan)
         steps = _inline_steps(plan)
         if steps is not None:
-            return self._run_inline(plan, steps)
+            # Chained in C: the per-item cost of resuming a generator is paid per chunk. A
+            # consumer that stops early drops the chain and with it the generator, whose
+            # `finally` then runs the teardown.
+            return itertools.chain.from_iterable(self._run_inline(plan, steps))
         return self._run_on_loop(plan)
 
-    def _run_inline(self, plan: Plan, steps: list[Step]) -> Iterator[T]:
+    def _run_inline(self, plan: Plan, steps: list[Step]) -> Iterator[list[T]]:
         from .core.exceptions import StreamError
 
         size = chunk_size_for(plan.backpressure.max_buffer_size)
@@ -189,6 +193,7 @@ class SyncStream(Generic[T]):
             timed=plan.collect_metrics,
             now=perf_counter(),
         )
+        units = chain_runs(steps)
         try:
             for hook in hooks:
                 hook.setup()
@@ -201,13 +206,13 @@ class SyncStream(Generic[T]):
                 if not chunk:
                     return
                 try:
-                    chunk = apply_all_blocking(steps, chunk)
+                    chunk = apply_all_blocking(units, chunk)
                 except StageFailure as failure:
-                    yield from failure.before
+                    yield failure.before
                     raise StreamError(
                         failure.stage, failure.error, item=failure.item
                     ) from failure.error
-                yield from chunk
+                yield chunk
         finally:
             try:
                 for hook in reversed(started):

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anyio
 import attrs
 
+from ._chain import chain_runs
 from ._policy import StageFailure
 from ._stats import StageStats
-from ._steps import Step, apply_all
+from ._steps import Step, Unit, apply_all
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -49,13 +50,15 @@ class FusedStage:
     backpressure: BackpressureConfig | None = None
     name: str = attrs.field(init=False)
     hooks: tuple[Any, ...] = attrs.field(init=False)
+    units: list[Unit] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.name = " >> ".join(step.name for step in self.steps)
         self.hooks = tuple(hook for step in self.steps for hook in step.hooks)
+        self.units = chain_runs(self.steps)
 
     async def run(self, inbox: Link[Any], outbox: Link[Any]) -> None:
-        steps = self.steps
+        steps = self.units
         while True:
             try:
                 chunk = await inbox.get()

@@ -3,14 +3,15 @@
 A step wraps one per-item pipe (or a ``map``/``filter``/``flat_map`` operator). Steps that
 follow each other with no stage boundary are *fused*: a chunk of items goes through step 1,
 then the resulting chunk through step 2, and so on, with one plain loop per step and no
-task switch between steps. An item that fails leaves the fast loop for the error policy
+task switch between steps (runs of sync ``map`` steps go item by item instead: see
+:mod:`._chain`). An item that fails leaves the fast loop for the error policy
 (:mod:`._policy`) and the loop resumes at the next item.
 """
 
 from __future__ import annotations
 
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 
@@ -18,7 +19,7 @@ from ._policy import NO_RESULT, Policy, StageFailure, drive, drive_blocking, rec
 from ._stats import StageStats
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
 StepKind = Literal["map", "filter", "flat_map"]
 
@@ -115,7 +116,7 @@ class Step:
                 break
             item, error = failure
             try:
-                result = await drive(self._recovery(item, error), self.policy.dead_letter)
+                result = await drive(self.recovery(item, error), self.policy.dead_letter)
             except StageFailure as given_up:
                 given_up.before = _finish(self.kind, out)
                 # The items up to the failing one were taken in; the rest never will be.
@@ -137,7 +138,7 @@ class Step:
                 break
             item, error = failure
             try:
-                result = drive_blocking(self._recovery(item, error), self.policy.dead_letter)
+                result = drive_blocking(self.recovery(item, error), self.policy.dead_letter)
             except StageFailure as given_up:
                 given_up.before = _finish(self.kind, out)
                 # The items up to the failing one were taken in; the rest never will be.
@@ -148,7 +149,8 @@ class Step:
                 out.append(result)
         return self._count(chunk, _finish(self.kind, out), started)
 
-    def _recovery(self, item: Any, error: Exception) -> Any:
+    def recovery(self, item: Any, error: Exception) -> Any:
+        """The error policy's recovery for *item*, to run with ``drive``/``drive_blocking``."""
         return recover(
             stage=self.name,
             fn=self._call,
@@ -168,7 +170,15 @@ class Step:
         return out
 
 
-async def apply_all(steps: list[Step], chunk: list[Any]) -> list[Any]:
+class Unit(Protocol):
+    """A step or a chain of steps: turns a chunk into the outputs for it."""
+
+    async def apply(self, chunk: list[Any]) -> list[Any]: ...
+
+    def apply_blocking(self, chunk: list[Any]) -> list[Any]: ...
+
+
+async def apply_all(steps: Sequence[Unit], chunk: list[Any]) -> list[Any]:
     """Run *chunk* through *steps* in order.
 
     Raises:
@@ -186,7 +196,7 @@ async def apply_all(steps: list[Step], chunk: list[Any]) -> list[Any]:
     return chunk
 
 
-def apply_all_blocking(steps: list[Step], chunk: list[Any]) -> list[Any]:
+def apply_all_blocking(steps: Sequence[Unit], chunk: list[Any]) -> list[Any]:
     """Like :func:`apply_all`, with no event loop."""
     for index, step in enumerate(steps):
         try:
