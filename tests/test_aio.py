@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -355,3 +356,43 @@ async def test_base_exceptions_from_a_pipe_reach_the_consumer_bare(style: str) -
         else:
             async for _ in stream:
                 pass
+
+
+async def test_anext_on_results_reads_one_output_at_a_time() -> None:
+    """`anext(results)` returns each output in order, then raises StopAsyncIteration."""
+    async with AsyncStream(range(3)).through(Double()) as results:
+        assert [await anext(results) for _ in range(3)] == [0, 2, 4]
+        with pytest.raises(StopAsyncIteration):
+            await anext(results)
+
+
+async def test_next_chunk_after_anext_returns_the_rest_of_the_chunk() -> None:
+    """`next_chunk()` after `anext()` returns the outputs not yet read, then None."""
+    async with AsyncStream(range(4)).through(Double()) as results:
+        assert await anext(results) == 0
+        assert await results.next_chunk() == [2, 4, 6]
+        assert await results.next_chunk() is None
+
+
+async def test_aclose_stops_an_endless_stream_after_teardown() -> None:
+    """`results.aclose()` stops the stages and returns once their teardown has run."""
+    hooks = Hooks()
+    async with AsyncStream(aiter_of(itertools.count(), delay=1)).through(hooks) as results:
+        assert await anext(results) == 0
+        await results.aclose()
+        assert hooks.events == ["setup", "teardown"]
+    assert anyio.current_time() == 0
+
+
+async def test_entering_a_running_stream_again_is_refused() -> None:
+    """A second `async with` on a stream already running says how to get a second run."""
+    stream = AsyncStream(range(3)).through(Double())
+    async with stream as results:
+        with pytest.raises(
+            RuntimeError,
+            match=r"AsyncStream Double is already running; call \.through\(\) again for a "
+            r"second, independent run",
+        ):
+            async with stream:
+                pass
+        assert [r async for r in results] == [0, 2, 4]

@@ -153,3 +153,24 @@ async def test_pressure_episodes_are_counted_without_pacing() -> None:
     assert link.statistics().pressure_episodes == 1
     link.close_receiver()
     link.close_sender()
+
+
+async def test_drop_oldest_without_room_drops_the_new_item() -> None:
+    """Capacity 0 buffers nothing to drop, so drop_oldest drops the item nobody waits for."""
+    link: Link[int] = Link("s", 0, overflow="drop_oldest")
+    await link.put(1)
+    stats = link.statistics()
+    assert (stats.dropped, stats.items_sent, stats.buffered) == (1, 0, 0)
+    got: list[list[int]] = []
+
+    async def receive() -> None:
+        got.append(await link.get())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(receive)
+        await anyio.wait_all_tasks_blocked()
+        await link.put(2)
+    assert got == [[2]]
+    assert (link.statistics().dropped, link.statistics().items_sent) == (1, 1)
+    link.close_receiver()
+    link.close_sender()

@@ -11,12 +11,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rivusio import AsyncStream, BackpressureConfig, DeadLetter, StreamConfig, SyncBasePipe
+from rivusio import (
+    AsyncStream,
+    BackpressureConfig,
+    DeadLetter,
+    StreamConfig,
+    StreamError,
+    SyncBasePipe,
+)
+from rivusio.core.pipes import BasePipe
 from rivusio.runtime._plan import Plan, policy_of
 from rivusio.runtime._stage import FusedStage
 from rivusio.streams import StreamPipe
 
-from ..helpers import Double, FailOn, Inc, aiter_of
+from ..helpers import Double, FailOn, Hooks, Inc, aiter_of
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -189,3 +197,84 @@ async def test_dropping_stage_behind_a_source_that_never_awaits_still_ends() -> 
             if len(seen) == 3:
                 break
     assert seen == sorted(seen)
+
+
+class FirstTwo(StreamPipe[int, int]):
+    """Yields the first two items, then stops reading its input."""
+
+    async def process_stream(self, stream: AsyncIterator[int]) -> AsyncIterator[int]:
+        async for item in stream:
+            yield item
+            if item == 1:
+                return
+
+
+async def test_stage_that_returns_early_stops_an_endless_source() -> None:
+    """A stage that returns before its input ends ends the stream and closes the source."""
+    closed: list[bool] = []
+
+    async def endless() -> AsyncIterator[int]:
+        try:
+            for i in itertools.count():
+                yield i
+        finally:
+            closed.append(True)
+
+    assert [r async for r in AsyncStream(endless()).through(FirstTwo())] == [0, 1]
+    assert closed == [True]
+
+
+async def test_broken_resource_raised_by_a_stage_itself_is_a_failure() -> None:
+    """BrokenResourceError from a stage's own work (not its outbox) fails the stream."""
+
+    class Broken(StreamPipe[int, int]):
+        async def process_stream(self, stream: AsyncIterator[int]) -> AsyncIterator[int]:
+            async for item in stream:
+                yield item
+                raise anyio.BrokenResourceError
+
+    out = []
+    with pytest.raises(StreamError, match=r"^stage 'Broken' failed: BrokenResourceError: $"):
+        async for r in AsyncStream(range(3)).through(Broken()):
+            out.append(r)
+    assert out == [0]
+
+
+async def test_failing_teardown_is_a_stream_error_after_every_output() -> None:
+    """A teardown that raises fails the stream, naming the pipe, after all outputs."""
+
+    class BadTeardown(Hooks):
+        async def teardown(self) -> None:
+            raise RuntimeError("cannot close")
+
+    out = []
+    with pytest.raises(StreamError, match=r"^stage 'closer' failed: RuntimeError: cannot close$"):
+        async for r in AsyncStream(range(3)).through(BadTeardown("closer")):
+            out.append(r)
+    assert out == [0, 1, 2]
+
+
+async def test_source_that_is_not_iterable_is_a_source_failure() -> None:
+    """A source that is not iterable fails the stream under the stage name 'source'."""
+    stream = AsyncStream(42).through(Double())  # type: ignore[arg-type]
+    with pytest.raises(
+        StreamError,
+        match=r"^stage 'source' failed: TypeError: stream source must be an async iterable, "
+        r"an iterable or an anyio receive stream, got int$",
+    ):
+        async for _ in stream:
+            pass
+
+
+def test_pipe_of_no_known_kind_is_refused_by_the_planner() -> None:
+    """A direct BasePipe subclass is neither sync, async nor a stream stage: TypeError."""
+
+    class Odd(BasePipe[int, int]):
+        pass
+
+    with pytest.raises(
+        TypeError,
+        match=r"stage 'Odd': Odd is neither a sync nor an async pipe nor a stream stage; "
+        r"subclass SyncBasePipe, AsyncBasePipe or rivusio\.streams\.StreamPipe",
+    ):
+        Plan.build([(Odd(), policy_of(None))], None)

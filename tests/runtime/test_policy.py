@@ -1,0 +1,91 @@
+"""Error policies run without an event loop: a SyncStream of sync pipes, inline."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+import pytest
+from anyio.abc import ObjectSendStream
+
+from rivusio import DeadLetter, RetryConfig, SyncBasePipe, SyncStream
+
+from ..helpers import FailOn
+
+
+class Flaky(SyncBasePipe[int, int]):
+    """Fails the first *failures* calls, then returns its input."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+        self.calls = 0
+
+    def process(self, data: int) -> int:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ValueError(f"try {self.calls}")
+        return data
+
+
+def test_inline_retries_sleep_between_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inline, a retried item waits with a blocking sleep of each backoff delay in turn."""
+    delays: list[float] = []
+    monkeypatch.setattr(time, "sleep", delays.append)
+    flaky = Flaky(failures=2)
+    retry = RetryConfig(attempts=3, delay=0.5, backoff=2.0, jitter=0.0)
+    assert list(SyncStream([7]).through(flaky, retry=retry)) == [7]
+    assert (flaky.calls, delays) == (3, [0.5, 1.0])
+
+
+def test_inline_dead_letters_go_to_a_memory_send_stream() -> None:
+    """A memory object send stream is a dead-letter sink for an inline SyncStream too."""
+    send, receive = anyio.create_memory_object_stream[DeadLetter](5)
+    with send, receive:
+        stream = SyncStream([1, 2, 3]).through(
+            FailOn([2]), on_error="dead_letter", dead_letter=send
+        )
+        assert list(stream) == [1, 3]
+        letter = receive.receive_nowait()
+    assert (letter.item, letter.stage, str(letter.error)) == (2, "FailOn", "bad item 2")
+
+
+class AwaitOnlyStream(ObjectSendStream[Any]):
+    """A send stream with no ``send_nowait``: it can only be awaited."""
+
+    async def send(self, item: Any) -> None:
+        """Accept *item*."""
+
+    async def aclose(self) -> None:
+        """Close nothing."""
+
+
+def test_inline_dead_letter_stream_that_must_be_awaited_is_refused() -> None:
+    """Inline, a send stream without send_nowait cannot take dead letters: TypeError."""
+    stream = SyncStream([1, 2, 3]).through(
+        FailOn([2]), on_error="dead_letter", dead_letter=AwaitOnlyStream()
+    )
+    with pytest.raises(
+        TypeError,
+        match=r"stage 'FailOn': dead_letter stream AwaitOnlyStream cannot be sent to without an "
+        r"event loop; use a list or a callable in a SyncStream",
+    ):
+        list(stream)
+
+
+def test_inline_async_dead_letter_callable_is_refused_without_a_warning() -> None:
+    """Inline, an async dead-letter callable is refused, and its coroutine is closed."""
+    letters: list[DeadLetter] = []
+
+    async def sink(letter: DeadLetter) -> None:
+        letters.append(letter)
+
+    stream = SyncStream([1, 2, 3]).through(FailOn([2]), on_error="dead_letter", dead_letter=sink)
+    with pytest.raises(
+        TypeError,
+        match=r"stage 'FailOn': the dead_letter callable is async, which a SyncStream running "
+        r"without an event loop cannot await; pass a plain function or a list",
+    ):
+        list(stream)
+    assert letters == []
