@@ -692,7 +692,7 @@ class _ZipLatest(_Stage):
                     await outbox.put(tuple(default if x is _MISSING else x for x in latest))
 
 
-def _close_links(links: Sequence[Link[Any]]) -> None:
+def _close_links(links: Iterable[Link[Any]]) -> None:
     """Close both ends of links a stage made for itself (the runner closes its own)."""
     for link in links:
         link.close_sender()
@@ -765,7 +765,10 @@ class _Route(_Stage):
     max_routes: int = 0
 
     async def run(self, inbox: Link[Any], outbox: Link[Any]) -> None:
-        opened: list[Link[Any]] = []
+        # The links of the branches still running, each with the event its branch sets when
+        # it has finished (and removed its entry): memory follows the open groups, not every
+        # key ever seen.
+        opened: dict[Link[Any], anyio.Event] = {}
         try:
             async with Crew() as crew:
                 crew.start_soon(self._route, inbox, outbox, crew, opened, name=self.name)
@@ -773,7 +776,11 @@ class _Route(_Stage):
             _close_links(opened)
 
     async def _route(
-        self, inbox: Link[Any], outbox: Link[Any], crew: Crew, opened: list[Link[Any]]
+        self,
+        inbox: Link[Any],
+        outbox: Link[Any],
+        crew: Crew,
+        opened: dict[Link[Any], anyio.Event],
     ) -> None:
         stats = self._stats
         calls = None if self.key is None else _Calls(self.name, self.key, self.policy, stats)
@@ -799,7 +806,13 @@ class _Route(_Stage):
                         link = routes.get(key, _MISSING)
                         if link is _MISSING:
                             if len(routes) == self.max_routes:
-                                await _end_route(routes.popitem(last=False)[1])
+                                closed = routes.popitem(last=False)[1]
+                                await _end_route(closed)
+                                # Let the closed group drain before opening another, so
+                                # that at most max_routes branches exist at once.
+                                finished = None if closed is None else opened.get(closed)
+                                if finished is not None:
+                                    await finished.wait()
                             link = routes[key] = self._open(
                                 key, inbox.capacity, outbox, crew, opened
                             )
@@ -821,17 +834,28 @@ class _Route(_Stage):
                     link.close_sender()
 
     def _open(
-        self, key: Any, capacity: int, outbox: Link[Any], crew: Crew, opened: list[Link[Any]]
+        self,
+        key: Any,
+        capacity: int,
+        outbox: Link[Any],
+        crew: Crew,
+        opened: dict[Link[Any], anyio.Event],
     ) -> Link[Any] | None:
         pipe = self.make(key)
         if pipe is None:
             return None
         link: Link[Any] = Link(f"{self.name}[{key!r}]", capacity)
-        opened.append(link)
-        crew.start_soon(self._branch, link, pipe, outbox, name=link.name)
+        opened[link] = anyio.Event()
+        crew.start_soon(self._branch, link, pipe, outbox, opened, name=link.name)
         return link
 
-    async def _branch(self, link: Link[Any], pipe: BasePipe[Any, Any], outbox: Link[Any]) -> None:
+    async def _branch(
+        self,
+        link: Link[Any],
+        pipe: BasePipe[Any, Any],
+        outbox: Link[Any],
+        opened: dict[Link[Any], anyio.Event],
+    ) -> None:
         policy = self.policy
         # The branch's own buffers are as large as its feed, so that a slow branch holds
         # the router back after a few buffers' worth, not after the default 1000 items each.
@@ -853,6 +877,7 @@ class _Route(_Stage):
             raise StageFailure(failed.stage, failed.item, failed.error or failed) from None
         finally:
             link.close_receiver()
+            opened.pop(link).set()
 
 
 def _same(key: Any) -> Any:
@@ -1982,13 +2007,14 @@ def group_by(
 
     Memory is bounded: at most *max_groups* groups are open. Opening one more closes the
     least recently used group: its stream ends, so it flushes (an open window or batch is
-    emitted), and a later item of that key opens a new group with a new pipe.
+    emitted), the new group opens once the closed one has delivered its last output, and a
+    later item of that key opens a new group with a new pipe.
 
-    When it blocks: while *key* awaits, or the group an item goes to is full, which holds
-    the whole stream back. At end of stream every group drains and flushes. On error in
-    *key* the item goes through retries and the error policy; a failing group fails the
-    stream with the ``StreamError`` of its failing pipe. On cancellation every group is
-    cancelled and torn down.
+    When it blocks: while *key* awaits, the group an item goes to is full, or a closed
+    group is still delivering its outputs; each holds the whole stream back. At end of
+    stream every group drains and flushes. On error in *key* the item goes through retries
+    and the error policy; a failing group fails the stream with the ``StreamError`` of its
+    failing pipe. On cancellation every group is cancelled and torn down.
 
     Args:
         key: A function of one item, sync or async, returning a hashable key.

@@ -678,6 +678,25 @@ async def test_group_by_closes_the_least_recently_used_group_beyond_max_groups()
         group_by(lambda x: x, lambda _k: Inc(), max_groups=0)
 
 
+async def test_group_by_runs_at_most_max_groups_at_once_under_a_slow_consumer() -> None:
+    """A closed group drains before the next opens: group tasks never exceed max_groups."""
+
+    def group_tasks() -> int:
+        names = [task.name or "" for task in anyio.get_running_tasks()]
+        return len([name for name in names if name.startswith("by_key[")])
+
+    most = 0
+    outputs: list[int] = []
+    pipe = group_by(lambda x: x, lambda _k: Inc(), max_groups=2, name="by_key")
+    async with AsyncStream(range(100), StreamConfig(buffer_size=4)).through(pipe) as results:
+        async for out in results:
+            outputs.append(out)
+            most = max(most, group_tasks())
+            await anyio.sleep(1)
+    assert sorted(outputs) == list(range(1, 101))
+    assert most == 2
+
+
 async def test_group_by_key_errors_follow_the_policy() -> None:
     """A raising key function under "dead_letter" sends the item to the sink."""
     letters: list[DeadLetter] = []
