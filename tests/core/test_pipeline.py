@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rivusio import AsyncPipeline, PipelineError, SyncPipeline
+from rivusio.streams import StreamPipe
 
 from ..helpers import Double, FailOn, Inc
 
@@ -83,3 +84,41 @@ def test_sync_pipeline_rejects_async_pipes() -> None:
 def test_pipeline_repr_lists_the_chain() -> None:
     """The repr shows the pipes in order."""
     assert repr(Double() >> Inc()) == "AsyncPipeline(Double >> Inc)"
+
+
+def test_pipeline_rejects_what_is_not_a_pipe() -> None:
+    """Every element of a pipeline must be a rivusio pipe; the message gives its index."""
+    with pytest.raises(
+        TypeError, match=r"^AsyncPipeline: pipes\[1\] must be a rivusio pipe, got int$"
+    ):
+        AsyncPipeline([Inc(), 3])  # type: ignore[list-item]
+
+
+def test_sync_pipeline_failure_in_a_nested_pipeline_names_the_innermost_pipe() -> None:
+    """A nested SyncPipeline's PipelineError passes through the outer one unchanged."""
+    inner: SyncPipeline[int, int] = SyncPipeline([FailOn([4])], name="inner")
+    outer: SyncPipeline[int, int] = SyncPipeline([Double(), inner])
+    with pytest.raises(PipelineError, match=r"^stage 'FailOn': ValueError: bad item 4$") as info:
+        outer(2)
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+def test_async_pipeline_rejects_stream_stages() -> None:
+    """A stream stage cannot go in an AsyncPipeline; the message says to compose with >>."""
+    with pytest.raises(
+        TypeError,
+        match=r"^AsyncPipeline: pipes\[1\] \(hop\) is a stream stage; compose with >> to get a "
+        r"StreamPipeline and run it with \.stream\(source\)$",
+    ):
+        AsyncPipeline([Inc(), StreamPipe[int, int](name="hop")])
+
+
+async def test_async_pipeline_uses_a_sync_pipes_handle_error() -> None:
+    """In an AsyncPipeline, a sync pipe's handle_error value replaces its failed output."""
+
+    class Guarded(FailOn):
+        def handle_error(self, error: Exception, data: int) -> int:
+            return -data
+
+    pipeline: AsyncPipeline[int, int] = AsyncPipeline([Guarded([3]), Inc()])
+    assert [await pipeline(x) for x in (2, 3)] == [3, -2]

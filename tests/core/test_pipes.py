@@ -199,3 +199,15 @@ def test_pickling_keeps_fields_and_own_attributes() -> None:
     assert (offset.offset, offset.name, offset.on_error) == (1.0, "shift", "skip")
     bare = pickle.loads(pickle.dumps(NoSuper(4)))
     assert (bare.factor, bare.name) == (4, "NoSuper")
+
+
+async def test_missing_async_process_is_a_clear_error() -> None:
+    """Awaiting an async pipe that never overrode process says what to write."""
+
+    class Empty(AsyncBasePipe[int, int]):
+        pass
+
+    with pytest.raises(
+        TypeError, match=r"\.Empty must override 'async def process\(self, data\)'$"
+    ):
+        await Empty()(1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
@@ -12,6 +12,9 @@ from anyio.abc import ObjectSendStream
 from rivusio import DeadLetter, RetryConfig, SyncBasePipe, SyncStream
 
 from ..helpers import FailOn
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
 
 
 class Flaky(SyncBasePipe[int, int]):
@@ -89,3 +92,24 @@ def test_inline_async_dead_letter_callable_is_refused_without_a_warning() -> Non
     ):
         list(stream)
     assert letters == []
+
+
+class Pending:
+    """An awaitable that is not a coroutine, like a future."""
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield
+
+
+def test_inline_dead_letter_callable_returning_an_awaitable_is_refused() -> None:
+    """Inline, a dead-letter callable that returns any awaitable is refused like an async one."""
+    returned: list[Pending] = []
+
+    def sink(letter: DeadLetter) -> Pending:
+        returned.append(Pending())
+        return returned[-1]
+
+    stream = SyncStream([1, 2, 3]).through(FailOn([2]), on_error="dead_letter", dead_letter=sink)
+    with pytest.raises(TypeError, match=r"^stage 'FailOn': the dead_letter callable is async"):
+        list(stream)
+    assert len(returned) == 1

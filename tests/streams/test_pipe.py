@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from rivusio import AsyncStream
+from rivusio import AsyncStream, StreamError
 from rivusio.streams import StreamPipe, StreamPipeline
 from tests.helpers import Double, Inc, aiter_of
 
@@ -90,3 +90,42 @@ async def test_stream_pipeline_refuses_a_single_value() -> None:
         r"AsyncStream\(source\)\.through\(pipeline\)$",
     ):
         await pipeline.process(1)
+
+
+class Doubled:
+    """A class-based async iterator (no ``aclose``): twice each item of *items*."""
+
+    def __init__(self, items: AsyncIterator[int]) -> None:
+        self._items = items
+
+    def __aiter__(self) -> Doubled:
+        return self
+
+    async def __anext__(self) -> int:
+        return 2 * await self._items.__anext__()
+
+
+async def test_process_stream_may_return_any_async_iterator() -> None:
+    """process_stream may return an async iterator object instead of being a generator."""
+
+    class Twice(StreamPipe[int, int]):
+        def process_stream(self, stream: AsyncIterator[int]) -> AsyncIterator[int]:
+            return Doubled(stream)
+
+    assert [r async for r in AsyncStream(range(4)).through(Twice())] == [0, 2, 4, 6]
+
+
+async def test_process_stream_returning_a_list_fails_the_stream() -> None:
+    """A process_stream that returns no async iterator fails the stream and says why."""
+
+    class Listed(StreamPipe[int, int]):
+        def process_stream(self, stream: AsyncIterator[int]) -> AsyncIterator[int]:
+            return [1, 2]  # type: ignore[return-value]
+
+    with pytest.raises(
+        StreamError,
+        match=r"^stage 'Listed' failed: TypeError: stage 'Listed': process_stream\(\) must "
+        r"return an async iterator \(write it as an async generator with 'yield'\), got list$",
+    ):
+        async for _ in AsyncStream(range(3)).through(Listed()):
+            pass
