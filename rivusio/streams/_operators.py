@@ -2075,6 +2075,12 @@ def _pace(
     given: object = rate
     if isinstance(given, bool) or not isinstance(given, (int, float)) or not given > 0:
         raise ConfigError(f"{where}: rate must be a number > 0 (got {rate!r})")
+    try:
+        finite = math.isfinite(rate)
+    except OverflowError:  # an int too large for a float
+        finite = False
+    if not finite:
+        raise ConfigError(f"{where}: rate must be a finite number > 0 (got {rate!r})")
     seconds = _seconds(where, "per", per, positive=True)
     if burst is None:
         burst = max(1, int(rate))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 from typing import TYPE_CHECKING, Any
 
@@ -743,6 +744,8 @@ async def test_rate_limit_drops_items_over_budget_and_counts_them() -> None:
         (lambda: debounce(0), r"^debounce\(0\): interval must be a finite number of seconds > 0"),
         (lambda: delay(-0.5), r"^delay\(-0.5\): seconds must be a finite number of seconds >= 0"),
         (lambda: throttle(1e-320), r"rate must be a finite number > 0"),
+        (lambda: throttle(math.inf), r"^throttle\(inf\): rate must be a finite number > 0"),
+        (lambda: rate_limit(10**400), r"^rate_limit\(1000.*\): rate must be a finite number"),
         (lambda: buffer(-1), r"max_buffer_size: must be >= 0 \(got -1\)"),
     ],
 )
