@@ -2246,9 +2246,14 @@ def buffer(
 
         smooth = AsyncStream(bursts()).through(buffer(10_000) >> slow_writer)
     """
-    config = BackpressureConfig(max_buffer_size=n, overflow=overflow)
+    where = name or f"buffer({n!r})"
+    _count(where, "n", n, minimum=0)
+    try:
+        config = BackpressureConfig(max_buffer_size=n, overflow=overflow)
+    except ConfigError as error:
+        raise ConfigError([f"{where}: {problem}" for problem in error.problems]) from None
     return _StageOperator(
-        name=name or f"buffer({n!r})",
+        name=where,
         config=config,
         make=lambda op, _policy: _Buffer(name=op.name, backpressure=op.config),
     )

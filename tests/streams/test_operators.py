@@ -746,7 +746,11 @@ async def test_rate_limit_drops_items_over_budget_and_counts_them() -> None:
         (lambda: throttle(1e-320), r"rate must be a finite number > 0"),
         (lambda: throttle(math.inf), r"^throttle\(inf\): rate must be a finite number > 0"),
         (lambda: rate_limit(10**400), r"^rate_limit\(1000.*\): rate must be a finite number"),
-        (lambda: buffer(-1), r"max_buffer_size: must be >= 0 \(got -1\)"),
+        (lambda: buffer(-1), r"^buffer\(-1\): n must be an int >= 0 \(got -1\)$"),
+        (
+            lambda: buffer(2, overflow="fifo"),  # type: ignore[arg-type]
+            r"^buffer\(2\): overflow: must be one of 'block'",
+        ),
     ],
 )
 def test_time_operators_check_their_settings(make: Callable[[], Any], message: str) -> None:
