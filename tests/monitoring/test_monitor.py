@@ -419,3 +419,23 @@ def test_a_failing_item_counts_as_taken_in_inline() -> None:
         list(stream)
 
     assert counts(monitor.get_metrics()["stages"]["FailOn"]) == (3, 2, 1, 0, 0, 0)
+
+
+def test_chained_sync_maps_are_timed_on_one_chunk_in_sixteen() -> None:
+    """Consecutive sync maps run chained; a monitor times them on chunks 1, 17, 33..."""
+    monitor = PipelineMonitor()
+    pipe = Double() >> Double(name="Again") >> FailOn({8}, on_error="skip")
+    pipe.set_monitor(monitor)
+    # A 40-item buffer gives chunks of 10: 100 chunks, of which 1, 17, ..., 97 are timed.
+    results = list(SyncStream(range(1000), StreamConfig(buffer_size=40)).through(pipe))
+
+    assert len(results) == 999
+    metrics = monitor.get_metrics()
+    assert counts(metrics["stages"]["Double"]) == (1000, 1000, 0, 0, 0, 0)
+    assert counts(metrics["stages"]["FailOn"]) == (1000, 999, 1, 0, 1, 0)
+    assert [entry["processing_time"]["count"] for entry in metrics["stages"].values()] == [
+        70,
+        70,
+        70,
+    ]
+    assert metrics["processing_time"]["count"] == 210
