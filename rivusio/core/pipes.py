@@ -128,7 +128,7 @@ class BasePipe(Generic[InT, OutT]):
         """Record this pipe's metrics into *monitor* on every later run.
 
         Args:
-            monitor: The monitor whose :meth:`~rivusio.PipelineMonitor.get_metrics` will
+            monitor: The monitor whose :meth:`~rivusio.monitoring.PipelineMonitor.get_metrics` will
                 report this pipe's runs.
         """
         self.monitor = monitor
