@@ -137,7 +137,10 @@ def recover(
         item_lost(stage, "skipped", item, error)
         return NO_RESULT
     if policy.on_error == "dead_letter":
-        yield Deliver(DeadLetter(item=item, error=error, stage=stage))
+        try:
+            yield Deliver(DeadLetter(item=item, error=error, stage=stage))
+        except Exception as sink_error:
+            raise StageFailure(stage, item, sink_error) from sink_error
         stats.dead_lettered += 1
         item_lost(stage, "dead-lettered", item, error)
         return NO_RESULT
@@ -164,7 +167,10 @@ async def drive(recovery: Recovery, sink: DeadLetterSink | None) -> Any:
             except Exception as exc:
                 to_throw = exc
         else:
-            await deliver(sink, effect.letter)
+            try:
+                await deliver(sink, effect.letter)
+            except Exception as exc:
+                to_throw = exc
 
 
 def drive_blocking(recovery: Recovery, sink: DeadLetterSink | None) -> Any:
@@ -187,7 +193,10 @@ def drive_blocking(recovery: Recovery, sink: DeadLetterSink | None) -> Any:
             except Exception as exc:
                 to_throw = exc
         else:
-            deliver_nowait(sink, effect.letter)
+            try:
+                deliver_nowait(sink, effect.letter)
+            except Exception as exc:
+                to_throw = exc
 
 
 async def deliver(sink: DeadLetterSink | None, letter: DeadLetter) -> None:

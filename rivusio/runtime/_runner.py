@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 SOURCE = "source"
 """The stage name failures of the source are reported under."""
+MONITOR = "monitor"
+"""The stage name failures of a monitor are reported under."""
 
 
 def _link_into(name: str, config: BackpressureConfig) -> Link[Any]:
@@ -102,14 +104,20 @@ class Runner(Generic[T]):
     async def run(self) -> None:
         """Run the plan to the end, or until cancelled or failed; never raises a failure."""
         plan = self.plan
-        watches = watch(
-            plan.pipes,
-            plan.stages,
-            self.links,
-            plan.monitors,
-            timed=plan.collect_metrics,
-            now=anyio.current_time(),
-        )
+        try:
+            watches = watch(
+                plan.pipes,
+                plan.stages,
+                self.links,
+                plan.monitors,
+                timed=plan.collect_metrics,
+                now=anyio.current_time(),
+            )
+        except Exception as exc:
+            self._fail(0, MONITOR, exc)
+            self.output.close_sender()
+            self.done.set()
+            return
         try:
             with self._scope:
                 async with anyio.create_task_group() as tg:
@@ -123,9 +131,13 @@ class Runner(Generic[T]):
             self.interrupt = _first_leaf(group)
         finally:
             self.output.close_sender()
-            # Monitors get the final figures before the consumer learns that the run is over.
-            finish(watches, anyio.current_time())
-            self.done.set()
+            try:
+                # Monitors get the final figures before the consumer learns the run is over.
+                finish(watches, anyio.current_time())
+            except Exception as exc:
+                self._fail(0, MONITOR, exc)
+            finally:
+                self.done.set()
 
     def _fail(self, position: int, stage: str, error: BaseException, item: Any = None) -> None:
         """Record a failure at *position* (0 = source) and stop everything that feeds it.

@@ -7,6 +7,7 @@ hooks' ``setup``/``teardown`` around it, and turns exceptions into stream errors
 
 from __future__ import annotations
 
+import inspect
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -125,6 +126,8 @@ class StreamFunctionStage:
         items = InboxItems(inbox, self._stats)
         outputs = self.process_stream(items)
         if not hasattr(outputs, "__anext__"):
+            if inspect.iscoroutine(outputs):
+                outputs.close()  # an `async def` with no `yield`: never awaited, so close it
             raise TypeError(
                 f"stage {self.name!r}: process_stream() must return an async iterator (write "
                 f"it as an async generator with 'yield'), got {type(outputs).__name__}"

@@ -9,9 +9,9 @@ import anyio
 import pytest
 from anyio.abc import ObjectSendStream
 
-from rivusio import DeadLetter, RetryConfig, SyncBasePipe, SyncStream
+from rivusio import DeadLetter, RetryConfig, StreamError, SyncBasePipe, SyncStream
 
-from ..helpers import FailOn
+from ..helpers import Double, FailOn, Inc
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -70,7 +70,7 @@ def test_inline_dead_letter_stream_that_must_be_awaited_is_refused() -> None:
         FailOn([2]), on_error="dead_letter", dead_letter=AwaitOnlyStream()
     )
     with pytest.raises(
-        TypeError,
+        StreamError,
         match=r"stage 'FailOn': dead_letter stream AwaitOnlyStream cannot be sent to without an "
         r"event loop; use a list or a callable in a SyncStream",
     ):
@@ -86,7 +86,7 @@ def test_inline_async_dead_letter_callable_is_refused_without_a_warning() -> Non
 
     stream = SyncStream([1, 2, 3]).through(FailOn([2]), on_error="dead_letter", dead_letter=sink)
     with pytest.raises(
-        TypeError,
+        StreamError,
         match=r"stage 'FailOn': the dead_letter callable is async, which a SyncStream running "
         r"without an event loop cannot await; pass a plain function or a list",
     ):
@@ -110,6 +110,21 @@ def test_inline_dead_letter_callable_returning_an_awaitable_is_refused() -> None
         return returned[-1]
 
     stream = SyncStream([1, 2, 3]).through(FailOn([2]), on_error="dead_letter", dead_letter=sink)
-    with pytest.raises(TypeError, match=r"^stage 'FailOn': the dead_letter callable is async"):
+    with pytest.raises(
+        StreamError, match=r"failed: TypeError: stage 'FailOn': the dead_letter callable is async"
+    ):
         list(stream)
     assert len(returned) == 1
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_a_failing_dead_letter_sink_stops_the_stream_naming_the_pipe(inline: bool) -> None:
+    """If the dead-letter sink raises, the stream fails with a StreamError for the pipe."""
+
+    def broken_sink(letter: DeadLetter) -> None:
+        raise OSError("sink down")
+
+    pipe = FailOn([1], on_error="dead_letter", dead_letter=broken_sink)
+    chain = pipe >> (Double() if inline else Inc())
+    with pytest.raises(StreamError, match="stage 'FailOn' failed: OSError: sink down"):
+        list(SyncStream(range(3)).through(chain))

@@ -129,3 +129,15 @@ async def test_process_stream_returning_a_list_fails_the_stream() -> None:
     ):
         async for _ in AsyncStream(range(3)).through(Listed()):
             pass
+
+
+async def test_process_stream_without_yield_is_a_clear_error() -> None:
+    """An `async def process_stream` that forgot `yield` fails clearly and leaves no warning."""
+
+    class Forgot(StreamPipe[int, int]):
+        async def process_stream(self, stream: AsyncIterator[int]) -> AsyncIterator[int]:  # type: ignore[override]
+            return stream
+
+    with pytest.raises(StreamError, match="process_stream\\(\\) must return an async iterator"):
+        async for _ in AsyncStream([1]).through(Forgot()):
+            pass
