@@ -402,10 +402,11 @@ class _Take(_Stage):
                 chunk = await inbox.get()
             except anyio.EndOfStream:
                 return
-            stats.items_in += len(chunk)
+            # The items of the chunk beyond the n-th are never taken in.
             if len(chunk) > remaining:
                 chunk = chunk[:remaining]
             remaining -= len(chunk)
+            stats.items_in += len(chunk)
             stats.items_out += len(chunk)
             await outbox.put_many(chunk)
         # Satisfied: stop reading, so that upstream stops at its next send.
@@ -425,8 +426,10 @@ class _TakeWhile(_Stage):
                 chunk = await inbox.get()
             except anyio.EndOfStream:
                 return
-            stats.items_in += len(chunk)
             for item in chunk:
+                # Counted one by one: the items after the one that ends the stream are
+                # never taken in.
+                stats.items_in += 1
                 keep = await calls(item)
                 if keep is NO_RESULT:
                     continue

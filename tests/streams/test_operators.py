@@ -365,6 +365,16 @@ async def test_take_while_stops_at_the_first_failing_item() -> None:
     assert await run(range(2), take_while(small)) == [0, 1]
 
 
+async def test_take_and_take_while_count_only_the_items_they_took() -> None:
+    """items_in stops at the item that satisfied take or ended take_while, whatever the chunks."""
+    outputs, stats = await run_with_stats(range(10), take(3))
+    assert outputs == [0, 1, 2]
+    assert (stats["take(3)"].items_in, stats["take(3)"].items_out) == (3, 3)
+    outputs, stats = await run_with_stats(range(10), take_while(lambda x: x < 3, name="small"))
+    assert outputs == [0, 1, 2]
+    assert (stats["small"].items_in, stats["small"].items_out) == (4, 3)
+
+
 async def test_take_while_errors_follow_the_policy() -> None:
     """A raising predicate under "skip" drops the item; under "raise" fails the stream."""
     pred: StreamPipe[int, int] = take_while(lambda x: 10 / (x - 1) < 6, on_error="skip")
