@@ -719,10 +719,15 @@ class _Tee(_Stage):
         stats = self._stats
         sinks = self.sinks
         pred = None if self.pred is None else _Calls(self.name, self.pred, self.policy, stats)
+        # How many sinks have taken the current item: a retry resumes at the sink that
+        # failed, so the sinks before it never get the item twice.
+        taken = 0
 
         async def send(item: Any) -> None:
-            for sink in sinks:
+            nonlocal taken
+            for sink in sinks[taken:]:
                 await _deliver(sink, item)
+                taken += 1
 
         deliver = _Calls(self.name, send, self.policy, stats)
         try:
@@ -733,6 +738,7 @@ class _Tee(_Stage):
                     return
                 stats.items_in += len(chunk)
                 for item in chunk:
+                    taken = 0
                     if pred is not None:
                         diverted = await pred(item)
                         if diverted is NO_RESULT:
@@ -1826,8 +1832,9 @@ def tee(
     When it blocks: an item is passed on only after every sink has taken it, so a full
     send stream or a slow callable holds the whole stream back (backpressure reaches the
     source; nothing is dropped). At end of stream the send streams are closed. On error (a
-    sink raised) the item goes through retries (every sink again) and the error policy; a
-    skipped item is not passed on. On cancellation the send streams are closed.
+    sink raised) the item goes through retries, which resume at the sink that failed (the
+    sinks before it are not given the item twice), and the error policy; a skipped item is
+    not passed on. On cancellation the send streams are closed.
 
     Args:
         sinks: Where copies go.

@@ -617,6 +617,22 @@ async def test_tee_sink_errors_follow_the_policy_and_close_send_streams() -> Non
         assert [x async for x in receive] == [0, 1]
 
 
+async def test_tee_retries_only_the_sinks_that_have_not_taken_the_item() -> None:
+    """A retry after a failing sink does not hand the item again to the sinks before it."""
+    audit: list[int] = []
+    tries: list[int] = []
+
+    def flaky(x: int) -> None:
+        tries.append(x)
+        if x == 1 and tries.count(1) < 3:
+            raise ConnectionError("busy")
+
+    pipe: StreamPipe[int, int] = tee(audit, flaky, retry=RetryConfig(attempts=3))
+    assert await run(range(3), pipe) == [0, 1, 2]
+    assert audit == [0, 1, 2]
+    assert tries == [0, 1, 1, 1, 2]
+
+
 async def test_branch_diverts_matching_items_to_the_sink() -> None:
     """Matching items go to the sink and not downstream; the others continue."""
     send, receive = anyio.create_memory_object_stream[int](10)
