@@ -20,6 +20,7 @@ from rivusio import (
     SyncBasePipe,
 )
 from rivusio.core.pipes import BasePipe
+from rivusio.monitoring import PipelineMonitor
 from rivusio.runtime._plan import Plan, policy_of
 from rivusio.runtime._stage import FusedStage
 from rivusio.streams import StreamPipe
@@ -278,3 +279,44 @@ def test_pipe_of_no_known_kind_is_refused_by_the_planner() -> None:
         r"subclass SyncBasePipe, AsyncBasePipe or rivusio\.streams\.StreamPipe",
     ):
         Plan.build([(Odd(), policy_of(None))], None)
+
+
+class _BrokenMonitor(PipelineMonitor):
+    """A monitor that fails when a run starts or when it finishes."""
+
+    def __init__(self, when: str) -> None:
+        super().__init__()
+        self.when = when
+
+    def _run_started(self, run: Any) -> None:
+        if self.when == "start":
+            raise RuntimeError("monitor broke at start")
+        super()._run_started(run)
+
+    def _run_finished(self, run: Any) -> None:
+        super()._run_finished(run)
+        if self.when == "finish":
+            raise RuntimeError("monitor broke at finish")
+
+
+@pytest.mark.parametrize("when", ["start", "finish"])
+@pytest.mark.parametrize("style", ["async_with", "bare"])
+async def test_a_failing_monitor_fails_the_stream_without_hanging(when: str, style: str) -> None:
+    """A monitor that raises gives a StreamError for stage 'monitor' instead of a hang."""
+    stream: AsyncStream[int] = AsyncStream(range(3)).through(Double())
+    stream.set_monitor(_BrokenMonitor(when))
+    seen: list[int] = []
+    with (
+        anyio.fail_after(5),
+        pytest.raises(
+            StreamError, match=f"stage 'monitor' failed: RuntimeError: monitor broke at {when}"
+        ),
+    ):
+        if style == "async_with":
+            async with stream as results:
+                async for result in results:
+                    seen.append(result)
+        else:
+            async for result in stream:
+                seen.append(result)
+    assert seen == ([] if when == "start" else [0, 2, 4])
