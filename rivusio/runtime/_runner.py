@@ -114,7 +114,11 @@ class Runner(Generic[T]):
                 now=anyio.current_time(),
             )
         except Exception as exc:
+            # Nothing has started: close every link the stages would have closed.
             self._fail(0, MONITOR, exc)
+            for link in self.links[:-1]:
+                link.close_receiver()
+                link.close_sender()
             self.output.close_sender()
             self.done.set()
             return
