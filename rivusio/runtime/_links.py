@@ -114,6 +114,12 @@ class Link(Generic[T]):
         """Send every pending item, waiting for room when the overflow policy blocks."""
         while self.pending:
             size = self.chunk
+            if self._pressure_rising() and self.min_processing_time:
+                # Pace before taking the chunk out of `pending`: while we sleep, an idle
+                # receiver may take `pending` itself, and must find it whole and in order.
+                await anyio.sleep(self.min_processing_time * min(size, len(self.pending)))
+                if not self.pending:
+                    return
             if len(self.pending) <= size:
                 chunk, self.pending = self.pending, []
             else:
@@ -121,12 +127,13 @@ class Link(Generic[T]):
             await self._send_chunk(chunk)
 
     async def _send_chunk(self, chunk: list[T]) -> None:
-        if self._pressure_rising() and self.min_processing_time:
-            await anyio.sleep(self.min_processing_time * len(chunk))
         count = len(chunk)
         self.buffered += count
         try:
             self._send.send_nowait(chunk)
+            # A waiting receiver has just been served: gather full chunks again until it
+            # waits anew, rather than sending one item at a time.
+            self.receiver_waiting = False
         except WouldBlock:
             if self.overflow == "block":
                 started = anyio.current_time()

@@ -174,3 +174,44 @@ async def test_drop_oldest_without_room_drops_the_new_item() -> None:
     assert (link.statistics().dropped, link.statistics().items_sent) == (1, 1)
     link.close_receiver()
     link.close_sender()
+
+
+async def test_paced_sends_keep_order_when_the_receiver_takes_pending_items() -> None:
+    """A receiver taking pending items while the sender sleeps for pacing keeps order."""
+    link: Link[int] = Link("s", 8, throttle_threshold=0.5, min_processing_time=0.01)
+    received: list[int] = []
+
+    async def receive() -> None:
+        while True:
+            try:
+                chunk = await link.get()
+            except anyio.EndOfStream:
+                return
+            received.extend(chunk)
+            await anyio.sleep(0.005)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(receive)
+        for i in range(40):
+            await link.put(i)
+        await link.aclose_sender()
+    link.close_receiver()
+    assert received == list(range(40))
+
+
+async def test_a_served_receiver_does_not_make_the_sender_send_single_items() -> None:
+    """After a waiting receiver gets an item, later puts fill chunks again."""
+    link: Link[int] = Link("s", 1000)  # chunks of 250 items, 4 slots
+
+    async def take_one() -> None:
+        await link.get()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take_one)
+        await anyio.wait_all_tasks_blocked()
+        for i in range(100):
+            await link.put(i)
+    assert link.statistics().buffered == 0
+    assert link.pending == list(range(1, 100))
+    link.close_receiver()
+    link.close_sender()
