@@ -326,15 +326,16 @@ class AsyncPipeline(_Chain, AsyncBasePipe[InT, OutT]):
         """
         value: Any = data
         for pipe in self.pipes:
+            given = value
             try:
-                value = pipe.process(value)  # type: ignore[attr-defined]
+                value = pipe.process(given)  # type: ignore[attr-defined]
                 if inspect.isawaitable(value):
                     value = await value
             except PipelineError:
                 raise
             except Exception as exc:
                 try:
-                    value = pipe.handle_error(exc, value)  # type: ignore[attr-defined]
+                    value = pipe.handle_error(exc, given)  # type: ignore[attr-defined]
                     if inspect.isawaitable(value):
                         value = await value
                 except Exception as final:

@@ -122,3 +122,20 @@ async def test_async_pipeline_uses_a_sync_pipes_handle_error() -> None:
 
     pipeline: AsyncPipeline[int, int] = AsyncPipeline([Guarded([3]), Inc()])
     assert [await pipeline(x) for x in (2, 3)] == [3, -2]
+
+
+async def test_async_handle_error_receives_the_failed_input() -> None:
+    """In an AsyncPipeline, an async pipe's handle_error gets the item, not a coroutine."""
+    received: list[object] = []
+
+    class Divide(Inc):
+        async def process(self, data: int) -> int:
+            return 10 // data
+
+        async def handle_error(self, error: Exception, data: int) -> int:
+            received.append(data)
+            return -1
+
+    pipeline: AsyncPipeline[int, int] = AsyncPipeline([Divide()])
+    assert await pipeline(0) == -1
+    assert received == [0]
