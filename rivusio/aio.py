@@ -125,8 +125,13 @@ class StreamResults(Generic[T]):
                 pass
             await runner.done.wait()
         except BaseException:
-            # The consumer is being cancelled: stop the stages with it.
+            # The consumer is being cancelled: stop the stages with it, and (behind a bare
+            # `async for`, where no task group exit waits for them) see them torn down
+            # before the cancellation goes on.
             runner.cancel()
+            if self._hosted:
+                with anyio.CancelScope(shield=True):
+                    await runner.done.wait()
             raise
         self._finish()
         if runner.interrupt is not None:

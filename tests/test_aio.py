@@ -140,9 +140,8 @@ async def test_outside_cancellation_stops_every_stage(style: str) -> None:
                 seen.append(item)
     assert anyio.current_time() == pytest.approx(0.45)
     assert seen == [0, 1, 2, 3, 4]
-    with anyio.fail_after(1):
-        while hooks.events != ["setup", "teardown"]:
-            await anyio.lowlevel.checkpoint()
+    # Both forms have finished the teardown by the time the cancelled loop exits.
+    assert hooks.events == ["setup", "teardown"]
 
 
 async def test_stage_failure_raises_stream_error_naming_the_pipe() -> None:
