@@ -11,6 +11,7 @@ and runs every teardown before control returns.
 from __future__ import annotations
 
 import itertools
+import sys
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Generic, overload
 
@@ -67,6 +68,26 @@ def _has_async_hook(hook: Any) -> bool:
     return any(inspect.iscoroutinefunction(getattr(hook, m, None)) for m in ("setup", "teardown"))
 
 
+def _tear_down(hooks: list[Any], *, failing: bool) -> None:
+    """Run every teardown, last set up first, as the runner does on the event loop.
+
+    A teardown failure becomes a ``StreamError`` naming its pipe, unless the stream is
+    already failing: then the first error is the one the consumer sees.
+    """
+    from .core.exceptions import StreamError
+
+    first: StreamError | None = None
+    for hook in reversed(hooks):
+        try:
+            hook.teardown()
+        except Exception as exc:
+            if first is None:
+                first = StreamError(hook.name, exc)
+                first.__cause__ = exc
+    if first is not None and not failing:
+        raise first
+
+
 class _ThreadedSource:
     """Reads a blocking iterable one item at a time in a worker thread."""
 
@@ -78,7 +99,9 @@ class _ThreadedSource:
 
     async def __anext__(self) -> Any:
         done = object()
-        item = await anyio.to_thread.run_sync(next, self._items, done)
+        # A source blocked in its worker thread must not hold up a cancelled run: the read
+        # is abandoned, and the iterator is never touched again.
+        item = await anyio.to_thread.run_sync(next, self._items, done, abandon_on_cancel=True)
         if item is done:
             raise StopAsyncIteration
         return item
@@ -196,7 +219,10 @@ class SyncStream(Generic[T]):
         units = chain_runs(steps)
         try:
             for hook in hooks:
-                hook.setup()
+                try:
+                    hook.setup()
+                except Exception as exc:
+                    raise StreamError(hook.name, exc) from exc
                 started.append(hook)
             while True:
                 try:
@@ -215,8 +241,7 @@ class SyncStream(Generic[T]):
                 yield chunk
         finally:
             try:
-                for hook in reversed(started):
-                    hook.teardown()
+                _tear_down(started, failing=sys.exc_info()[1] is not None)
             finally:
                 finish(watches, perf_counter())
 

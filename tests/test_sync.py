@@ -160,3 +160,58 @@ def test_plain_async_for_over_sync_stream_says_what_to_use() -> None:
     """SyncStream explains that it is for plain `for` loops."""
     with pytest.raises(TypeError, match=r"SyncStream is synchronous: use 'for'"):
         SyncStream([1]).__aiter__()
+
+
+class _BadHooks(SyncHooks):
+    """Sync identity whose setup or teardown raises."""
+
+    def __init__(self, broken: str) -> None:
+        super().__init__()
+        self.broken = broken
+
+    def setup(self) -> None:
+        if self.broken == "setup":
+            raise OSError("no db")
+        super().setup()
+
+    def teardown(self) -> None:
+        super().teardown()
+        if self.broken == "teardown":
+            raise OSError("close failed")
+
+
+def test_inline_setup_failure_is_a_stream_error_naming_the_pipe() -> None:
+    """Without an event loop a failing setup gives a StreamError, as on the loop."""
+    with pytest.raises(StreamError, match="stage '_BadHooks' failed: OSError: no db"):
+        list(SyncStream([1]).through(_BadHooks("setup")))
+
+
+def test_inline_teardown_failure_does_not_hide_the_stream_error() -> None:
+    """A failing teardown is reported, but never replaces the stream's own failure."""
+    with pytest.raises(StreamError, match="stage '_BadHooks' failed: OSError: close failed"):
+        list(SyncStream([1]).through(_BadHooks("teardown")))
+    with pytest.raises(StreamError, match="stage 'FailOn' failed: ValueError: bad item 1"):
+        list(SyncStream([1]).through(_BadHooks("teardown") >> FailOn([1])))
+
+
+def test_break_does_not_wait_for_a_blocked_source() -> None:
+    """Leaving a loop whose source is blocked in its worker thread returns at once."""
+    from rivusio.streams import BatchStreamPipe
+
+    release = threading.Event()
+
+    def blocking() -> Iterator[int]:
+        yield 1
+        release.wait(10)
+        yield 2
+
+    started = time.monotonic()
+    try:
+        for batch in SyncStream(blocking()).through(
+            BatchStreamPipe[int, list[int]](5, max_wait=0.05)
+        ):
+            assert batch == [1]
+            break
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
