@@ -8,6 +8,7 @@ import attrs
 
 from ..aio import AsyncStream
 from ..core._types import InT, OutT, R
+from ..core.exceptions import ConfigError
 from ..core.pipes import BasePipe
 from ..runtime._plan import Unit, step_for, units_for
 from ..runtime._stage import FusedStage, StreamFunctionStage
@@ -90,6 +91,14 @@ class StreamPipe(BasePipe[InT, OutT]):
         if type(self).process_stream is StreamPipe.process_stream:
             step = step_for(self, policy, fn=self.process_item, is_async=True, base=StreamPipe)
             return [FusedStage([step], backpressure=self.config)]
+        own = [name for name in ("on_error", "dead_letter", "retry") if getattr(self, name)]
+        if own:
+            raise ConfigError(
+                f"stage {self.name!r}: {', '.join(own)} apply to one item at a time, but "
+                f"{type(self).__name__} overrides process_stream(), which sees the whole "
+                f"stream; handle errors inside process_stream(), or override process_item() "
+                f"instead"
+            )
         return [
             StreamFunctionStage(
                 self.name, self.process_stream, backpressure=self.config, hooks=(self,)

@@ -141,3 +141,16 @@ async def test_process_stream_without_yield_is_a_clear_error() -> None:
     with pytest.raises(StreamError, match="process_stream\\(\\) must return an async iterator"):
         async for _ in AsyncStream([1]).through(Forgot()):
             pass
+
+
+def test_error_settings_on_a_whole_stream_pipe_are_refused() -> None:
+    """on_error/retry cannot apply inside process_stream, so setting them is an error."""
+    from rivusio import ConfigError, SyncStream
+
+    class Whole(StreamPipe[int, int]):
+        async def process_stream(self, stream: AsyncIterator[int]) -> AsyncIterator[int]:
+            async for item in stream:
+                yield item
+
+    with pytest.raises(ConfigError, match=r"stage 'Whole': on_error apply to one item at a time"):
+        list(SyncStream([1]).through(Whole(on_error="skip")))
