@@ -19,6 +19,8 @@ Timestamps are wall-clock ``datetime.now()`` values, as in 0.2.0.
 
 from __future__ import annotations
 
+import bisect
+
 from datetime import datetime, timedelta
 
 import attrs
@@ -37,6 +39,10 @@ class MetricValue:
 
     timestamp: datetime
     value: float
+
+
+def _timestamp(value: MetricValue) -> datetime:
+    return value.timestamp
 
 
 @attrs.define(kw_only=True)
@@ -65,8 +71,13 @@ class MetricWindow:
         """
         now = datetime.now()
         cutoff = now - self.window_size
-        self.values = [v for v in self.values if v.timestamp > cutoff]
-        self.values.append(MetricValue(timestamp=now, value=float(value)))
+        values = self.values
+        # Values are in time order, so only a prefix can have expired: find where the window
+        # starts and cut there, instead of rebuilding the list on every call.
+        expired = bisect.bisect_right(values, cutoff, key=_timestamp)
+        if expired:
+            del values[:expired]
+        values.append(MetricValue(timestamp=now, value=float(value)))
 
     @property
     def average(self) -> float | None:
