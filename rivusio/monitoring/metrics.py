@@ -20,7 +20,6 @@ Timestamps are wall-clock ``datetime.now()`` values, as in 0.2.0.
 from __future__ import annotations
 
 import bisect
-
 from datetime import datetime, timedelta
 
 import attrs
