@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import io
 import os
 import pickle
 import threading
@@ -334,44 +333,9 @@ def _call_blocking(pipeline: BasePipe[Any, Any], item: Any, backend: str) -> Any
 # Worker processes --------------------------------------------------------------------------
 
 
-class _PipePickler(pickle.Pickler):
-    """Pickles pipes with their plain instance attributes.
-
-    A plain subclass of an attrs pipe keeps the attributes its own ``__init__`` sets in a
-    ``__dict__`` that attrs' pickling of slotted classes leaves out; this pickler sends
-    both the slots and the ``__dict__``. A pipe's monitor stays behind: a worker's copy
-    has none.
-    """
-
-    def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, BasePipe):
-            return _restore_pipe, (type(obj), _pipe_state(obj))
-        return NotImplemented
-
-
-def _pipe_state(pipe: BasePipe[Any, Any]) -> dict[str, Any]:
-    state: dict[str, Any] = {}
-    for klass in type(pipe).__mro__:
-        slots = klass.__dict__.get("__slots__", ())
-        for slot in (slots,) if isinstance(slots, str) else slots:
-            if slot not in ("__dict__", "__weakref__") and hasattr(pipe, slot):
-                state[slot] = getattr(pipe, slot)
-    state.update(getattr(pipe, "__dict__", {}))
-    state["monitor"] = None
-    return state
-
-
-def _restore_pipe(cls: type[BasePipe[Any, Any]], state: dict[str, Any]) -> BasePipe[Any, Any]:
-    pipe = cls.__new__(cls)
-    for name, value in state.items():
-        object.__setattr__(pipe, name, value)
-    return pipe
-
-
 def _dumps(obj: Any) -> bytes:
-    buffer = io.BytesIO()
-    _PipePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
-    return buffer.getvalue()
+    # Pipes pickle with their own attributes and without their monitor (BasePipe does it).
+    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _pickle_pipeline(pipeline: BasePipe[Any, Any]) -> bytes:

@@ -115,13 +115,16 @@ class BasePipe(Generic[InT, OutT]):
 
     def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
         # attrs gives slotted classes a __getstate__ that knows only their fields, but a
-        # plain subclass keeps its own attributes in __dict__: pickle both.
+        # plain subclass keeps its own attributes in __dict__: pickle both. The copy has no
+        # monitor.
         state = {
             slot: getattr(self, slot)
             for slot in _slots_of(type(self))
             if slot in _UNSET_SETTINGS or slot == "name" or hasattr(self, slot)
         }
         state.update(getattr(self, "__dict__", {}))
+        # A copy (in a worker process, say) cannot report to this process's monitor.
+        state["monitor"] = None
         return (_restore_pipe, (type(self), state))
 
     def set_monitor(self, monitor: PipelineMonitor) -> None:
