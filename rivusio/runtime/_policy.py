@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import inspect
 import random
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -145,6 +146,46 @@ def recover(
         item_lost(stage, "dead-lettered", item, error)
         return NO_RESULT
     raise StageFailure(stage, item, error)
+
+
+async def process_group(
+    *,
+    stage: str,
+    fn: Callable[[list[Any]], Awaitable[Any]],
+    handler: Callable[[Exception, Any], Any] | None,
+    policy: Policy,
+    stats: StageStats,
+    group: list[Any],
+) -> Any:
+    """Run *fn* over a whole batch or window under the error policy.
+
+    The group is the item: retries, ``handle_error`` and the policy see it whole. The call
+    is timed while a monitor watches the run.
+
+    Returns:
+        The result to emit, or :data:`NO_RESULT` when the group was skipped or
+        dead-lettered.
+
+    Raises:
+        StageFailure: The policy is ``"raise"``.
+    """
+    started = perf_counter() if stats.timings is not None else 0.0
+    try:
+        return await fn(group)
+    except Exception as error:
+        recovery = recover(
+            stage=stage,
+            fn=fn,
+            handler=handler,
+            policy=policy,
+            stats=stats,
+            item=group,
+            error=error,
+        )
+        return await drive(recovery, policy.dead_letter)
+    finally:
+        if stats.timings is not None:
+            stats.observe(perf_counter() - started, len(group))
 
 
 async def drive(recovery: Recovery, sink: DeadLetterSink | None) -> Any:

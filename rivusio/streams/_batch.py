@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import math
-from time import perf_counter
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
@@ -12,7 +11,7 @@ import attrs
 
 from ..core._types import InT, OutT
 from ..core.exceptions import ConfigError
-from ..runtime._policy import NO_RESULT, drive, recover
+from ..runtime._policy import NO_RESULT, process_group
 from ..runtime._stats import StageStats
 from ._pipe import StreamPipe
 from ._windowing import _seconds
@@ -306,25 +305,15 @@ class _BatchStage:
         # cancellation), it is never processed a second time.
         self.batch = []
         stats = self._stats
-        # Processing times are measured only while a monitor watches the run.
-        started = perf_counter() if stats.timings is not None else 0.0
-        try:
-            result = await self.process(batch)
-        except Exception as error:
-            recovery = recover(
-                stage=self.name,
-                fn=self.process,
-                handler=self.handler,
-                policy=self.policy,
-                stats=self._stats,
-                item=batch,
-                error=error,
-            )
-            result = await drive(recovery, self.policy.dead_letter)
-            if result is NO_RESULT:
-                return
-        finally:
-            if stats.timings is not None:
-                stats.observe(perf_counter() - started, len(batch))
+        result = await process_group(
+            stage=self.name,
+            fn=self.process,
+            handler=self.handler,
+            policy=self.policy,
+            stats=stats,
+            group=batch,
+        )
+        if result is NO_RESULT:
+            return
         stats.items_out += 1
         await outbox.put(result)

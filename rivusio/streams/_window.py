@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import math
 from datetime import datetime, timedelta
-from time import perf_counter
 from typing import TYPE_CHECKING, Any, Generic, cast
 
 import anyio
@@ -14,7 +13,7 @@ from anyio.abc import ObjectSendStream
 
 from ..core._types import InT, OutT
 from ..core.exceptions import ConfigError
-from ..runtime._policy import NO_RESULT, Policy, deliver, drive, recover
+from ..runtime._policy import NO_RESULT, Policy, deliver, drive, process_group, recover
 from ..runtime._stats import StageStats
 from ._pipe import StreamPipe
 from ._windowing import KeyedWindows, Window, WindowSpec, WindowStatistics
@@ -495,26 +494,16 @@ class _WindowStage:
             items = window.items
             if len(items) < self.drop_short:
                 continue
-            # Processing times are measured only while a monitor watches the run.
-            started = perf_counter() if stats.timings is not None else 0.0
-            try:
-                value = await self.process(items)
-            except Exception as error:
-                recovery = recover(
-                    stage=self.name,
-                    fn=self.process,
-                    handler=self.handler,
-                    policy=self.policy,
-                    stats=stats,
-                    item=items,
-                    error=error,
-                )
-                value = await drive(recovery, self.policy.dead_letter)
-                if value is NO_RESULT:
-                    continue
-            finally:
-                if stats.timings is not None:
-                    stats.observe(perf_counter() - started, len(items))
+            value = await process_group(
+                stage=self.name,
+                fn=self.process,
+                handler=self.handler,
+                policy=self.policy,
+                stats=stats,
+                group=items,
+            )
+            if value is NO_RESULT:
+                continue
             if self.with_metadata:
                 value = WindowResult(window.key, window.start, window.end, value)
             stats.items_out += 1
