@@ -81,6 +81,15 @@ async def test_bare_loop_stopped_by_a_stream_error_has_torn_down() -> None:
     assert lookup.log == ["open", "close"]
 
 
+async def test_bare_loop_cancelled_from_outside_has_torn_down() -> None:
+    """A bare loop cancelled by move_on_after exits only after the teardown."""
+    lookup = Lookup()
+    with assert_no_leaked_tasks(), anyio.move_on_after(0.5):
+        async for _ in AsyncStream(sensor()).through(lookup):
+            pass
+    assert lookup.log == ["open", "close"]
+
+
 async def test_bare_loop_left_early_tears_down_in_the_background() -> None:
     """After a break, the stages are cancelled at once and teardown follows a few ticks later."""
     lookup = Lookup()
