@@ -395,3 +395,16 @@ async def test_entering_a_running_stream_again_is_refused() -> None:
             async with stream:
                 pass
         assert [r async for r in results] == [0, 2, 4]
+
+
+async def test_slow_async_pipe_passes_each_output_on_when_it_is_ready() -> None:
+    """A slow async pipe over a list emits its first output after one item, not one chunk."""
+    from rivusio.testing import collect_timed
+
+    class Fetch(Inc):
+        async def process(self, data: int) -> int:
+            await anyio.sleep(1)
+            return data
+
+    timed = await collect_timed(AsyncStream(range(4)).through(Fetch() >> Double()))
+    assert timed == [(1.0, 0), (2.0, 2), (3.0, 4), (4.0, 6)]

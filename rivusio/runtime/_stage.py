@@ -15,6 +15,7 @@ import anyio
 import attrs
 
 from ._chain import chain_runs
+from ._links import MAX_CHUNK
 from ._policy import StageFailure
 from ._stats import StageStats
 from ._steps import Step, Unit, apply_all
@@ -43,6 +44,10 @@ class Stage(Protocol):
         """The stage's counters (one per pipe for fused stages)."""
 
 
+SLOW_SLICE = 0.001
+"""Seconds a slice of a chunk may take before the next slice is cut back to one item."""
+
+
 @attrs.define(eq=False)
 class FusedStage:
     """Consecutive per-item steps run in one task, a chunk at a time."""
@@ -52,6 +57,7 @@ class FusedStage:
     name: str = attrs.field(init=False)
     hooks: tuple[Any, ...] = attrs.field(init=False)
     units: list[Unit] = attrs.field(init=False)
+    _slice: int = attrs.field(init=False, default=1)
 
     def __attrs_post_init__(self) -> None:
         self.name = " >> ".join(step.name for step in self.steps)
@@ -59,19 +65,43 @@ class FusedStage:
         self.units = chain_runs(self.steps)
 
     async def run(self, inbox: Link[Any], outbox: Link[Any]) -> None:
-        steps = self.units
+        waits = any(step.is_async for step in self.steps)
         while True:
             try:
                 chunk = await inbox.get()
             except anyio.EndOfStream:
                 return
-            try:
-                chunk = await apply_all(steps, chunk)
-            except StageFailure as failure:
-                await outbox.put_many(failure.before)
-                raise
-            if chunk:
-                await outbox.put_many(chunk)
+            if waits:
+                await self._run_in_slices(chunk, outbox)
+            else:
+                await self._run_chunk(chunk, outbox)
+
+    async def _run_chunk(self, chunk: list[Any], outbox: Link[Any]) -> None:
+        try:
+            chunk = await apply_all(self.units, chunk)
+        except StageFailure as failure:
+            await outbox.put_many(failure.before)
+            raise
+        if chunk:
+            await outbox.put_many(chunk)
+
+    async def _run_in_slices(self, chunk: list[Any], outbox: Link[Any]) -> None:
+        # An async step may wait on I/O for each item. Taking a whole chunk through it
+        # before passing anything on would hold every output back until the slowest item
+        # of the chunk is done, so the chunk goes in slices: one item while items take
+        # time, doubling while they do not, so steps that never really wait still get
+        # whole chunks.
+        size = self._slice
+        start = 0
+        while start < len(chunk):
+            began = anyio.current_time()
+            await self._run_chunk(chunk[start : start + size], outbox)
+            start += size
+            if anyio.current_time() - began < SLOW_SLICE:
+                size = min(size * 2, MAX_CHUNK)
+            else:
+                size = 1
+        self._slice = size
 
     def stats(self) -> list[StageStats]:
         return [step.stats for step in self.steps]
