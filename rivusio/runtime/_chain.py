@@ -6,8 +6,9 @@ whole run per item costs only the calls, and gives the order of side effects a p
 ``for`` loop would have. The loop for a run of *n* steps is generated once, as attrs
 generates ``__init__``: a generic loop over the steps would give the saving back.
 
-The loop records which step it is in, so a failure still names the step and its input,
-and the item goes through that step's recovery and then, one by one, the steps after it.
+Each step's call has a line of its own in the loop, so the line a failure comes from names
+the step, and its input is the last value computed; the item goes through that step's
+recovery and then, one by one, the steps after it.
 """
 
 from __future__ import annotations
@@ -32,22 +33,26 @@ ChainFailure = tuple[int, Any, Exception]
 """Index of the step that raised, its input, and the exception."""
 
 
+_FIRST_CALL_LINE = 6
+"""Line of the generated loop holding the call to the first step; one call per line follows."""
+
+
 @functools.cache
 def _loop_for(length: int) -> Callable[..., ChainFailure | None]:
     calls = "".join(
-        f"            step = {i}\n            value = f{i}({'item' if i == 0 else 'value'})\n"
-        for i in range(length)
+        f"            value = f{i}({'item' if i == 0 else 'value'})\n" for i in range(length)
     )
     source = (
         f"def chain_loop(items, out, {', '.join(f'f{i}' for i in range(length))}):\n"
         "    append = out.append\n"
-        "    step = 0\n"
         "    item = value = None\n"
         "    try:\n"
         "        for item in items:\n"
         f"{calls}"
         "            append(value)\n"
         "    except Exception as exc:\n"
+        "        # The line of the failed call tells the step; its input is the last value.\n"
+        f"        step = exc.__traceback__.tb_lineno - {_FIRST_CALL_LINE}\n"
         "        return step, (item if step == 0 else value), exc\n"
         "    return None\n"
     )
