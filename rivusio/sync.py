@@ -225,11 +225,14 @@ class SyncStream(Generic[T]):
                     raise StreamError(hook.name, exc) from exc
                 started.append(hook)
             while True:
+                chunk: list[Any] = []
+                source_error: Exception | None = None
                 try:
-                    chunk = list(itertools.islice(items, size))
+                    chunk.extend(itertools.islice(items, size))
                 except Exception as exc:
-                    raise StreamError(SOURCE, exc) from exc
-                if not chunk:
+                    # What the source gave before it failed still goes through the pipes.
+                    source_error = exc
+                if not chunk and source_error is None:
                     return
                 try:
                     chunk = apply_all_blocking(units, chunk)
@@ -239,6 +242,8 @@ class SyncStream(Generic[T]):
                         failure.stage, failure.error, item=failure.item
                     ) from failure.error
                 yield chunk
+                if source_error is not None:
+                    raise StreamError(SOURCE, source_error) from source_error
         finally:
             try:
                 _tear_down(started, failing=sys.exc_info()[1] is not None)

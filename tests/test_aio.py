@@ -16,7 +16,7 @@ from rivusio.streams import StreamPipe
 from .helpers import Double, FailOn, Hooks, Inc, aiter_of
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
 
 async def test_through_runs_sync_and_async_pipes_in_order() -> None:
@@ -408,3 +408,18 @@ async def test_slow_async_pipe_passes_each_output_on_when_it_is_ready() -> None:
 
     timed = await collect_timed(AsyncStream(range(4)).through(Fetch() >> Double()))
     assert timed == [(1.0, 0), (2.0, 2), (3.0, 4), (4.0, 6)]
+
+
+async def test_sync_source_failure_keeps_the_items_before_it() -> None:
+    """A sync iterable source that raises: the items it gave first are still delivered."""
+
+    def broken() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise OSError("gone")
+
+    seen: list[int] = []
+    with pytest.raises(StreamError, match="stage 'source' failed: OSError: gone"):
+        async for item in AsyncStream(broken()).through(Double()):
+            seen.append(item)
+    assert seen == [2, 4]

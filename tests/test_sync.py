@@ -215,3 +215,18 @@ def test_break_does_not_wait_for_a_blocked_source() -> None:
         assert time.monotonic() - started < 5
     finally:
         release.set()
+
+
+def test_inline_source_failure_keeps_the_items_before_it() -> None:
+    """Items a sync source gave before raising go through the pipes, then StreamError."""
+
+    def broken() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise OSError("gone")
+
+    seen: list[int] = []
+    with pytest.raises(StreamError, match="stage 'source' failed: OSError: gone"):
+        for item in SyncStream(broken()).through(Double()):
+            seen.append(item)
+    assert seen == [2, 4]

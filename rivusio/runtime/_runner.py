@@ -13,7 +13,7 @@ import contextlib
 import inspect
 import itertools
 import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic
 
 import anyio
@@ -213,6 +213,17 @@ class Runner(Generic[T]):
                 stage_finished(stats)
 
 
+async def _read_chunk(items: Iterator[Any], size: int, link: Link[Any]) -> list[Any]:
+    """Read up to *size* items; if the source raises, first send what it gave before."""
+    chunk: list[Any] = []
+    try:
+        chunk.extend(itertools.islice(items, size))
+    except Exception:
+        await link.put_many(chunk)
+        raise
+    return chunk
+
+
 def _hook_name(hook: Any, stage: Stage) -> str:
     return str(getattr(hook, "name", stage.name))
 
@@ -249,7 +260,7 @@ async def _feed(source: Any, link: Link[Any]) -> None:
     items = iter(source)
     size = link.chunk
     try:
-        while chunk := list(itertools.islice(items, size)):
+        while chunk := await _read_chunk(items, size, link):
             await link.put_many(chunk)
     finally:
         close = getattr(items, "close", None)
