@@ -568,10 +568,10 @@ def _run(args: argparse.Namespace) -> int:
                 display.finish(monitor.get_metrics(), perf_counter() - started, ok=ok)
         if source.bad_lines:
             action = "skipped" if policy == "skip" else f"dead-lettered to {dead_letter_path}"
-            print(
-                f"rivusio: {source.bad_lines} input lines were not JSON and were {action}",
-                file=sys.stderr,
-            )
+            count = source.bad_lines
+            was = "was" if count == 1 else "were"
+            noun = "input line" if count == 1 else "input lines"
+            print(f"rivusio: {count} {noun} {was} not JSON and {was} {action}", file=sys.stderr)
     return 0
 
 

@@ -341,7 +341,7 @@ def test_a_bad_line_is_dead_lettered(workdir: Path) -> None:
         }
     ]
     assert done.stderr == (
-        "rivusio: 1 input lines were not JSON and were dead-lettered to dead.jsonl\n"
+        "rivusio: 1 input line was not JSON and was dead-lettered to dead.jsonl\n"
     )
 
 
@@ -470,7 +470,7 @@ def test_skip_drops_failed_records_and_bad_lines(
         r"1 skipped, 0 dead-lettered",
         lines[0],
     )
-    assert lines[-1] == "rivusio: 1 input lines were not JSON and were skipped"
+    assert lines[-1] == "rivusio: 1 input line was not JSON and was skipped"
 
 
 def test_failed_records_are_dead_lettered(
@@ -765,7 +765,7 @@ def test_stdin_lines_in_process(
     status, out, err = run_main(capsys, "run", "job:parse", "--on-error", "skip", "--no-progress")
     assert status == 0
     assert output_lines(out) == [{"id": 0, "value": 0.0}, {"id": 1, "value": 1.0}]
-    assert err == "rivusio: 1 input lines were not JSON and were skipped\n"
+    assert err == "rivusio: 1 input line was not JSON and was skipped\n"
 
 
 def test_bad_line_in_process(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -946,5 +946,5 @@ def test_the_documented_orders_job(tmp_path: Path) -> None:
         ["ToEuro", "197", "197", "0", "0", "0"],
         ["Large", "197", "131", "0", "0", "0"],
     ]
-    assert lines[-1] == "rivusio: 1 input lines were not JSON and were skipped"
+    assert lines[-1] == "rivusio: 1 input line was not JSON and was skipped"
     assert len(output_lines((tmp_path / "large.jsonl").read_text())) == 131
