@@ -122,7 +122,7 @@ class StreamResults(Generic[T]):
                 self._chunk = await runner.output.get()
                 return True
             except anyio.EndOfStream:
-                pass
+                runner.consumed.set()
             await runner.done.wait()
         except BaseException:
             # The consumer is being cancelled: stop the stages with it, and (behind a bare
@@ -142,6 +142,7 @@ class StreamResults(Generic[T]):
 
     def _finish(self) -> None:
         self._finished = True
+        self._runner.consumed.set()
         self._runner.output.close_receiver()
 
     async def aclose(self) -> None:

@@ -71,7 +71,10 @@ class Runner(Generic[T]):
     failures: list[StreamError] = attrs.field(init=False, factory=list)
     interrupt: BaseException | None = attrs.field(init=False, default=None)
     done: anyio.Event = attrs.field(init=False, factory=anyio.Event)
+    consumed: anyio.Event = attrs.field(init=False, factory=anyio.Event)
+    """Set by the consumer once it has taken every output or stopped reading."""
     _scope: anyio.CancelScope = attrs.field(init=False, factory=anyio.CancelScope)
+    _drain_scope: anyio.CancelScope = attrs.field(init=False, factory=anyio.CancelScope)
     # One scope per task, source first: a failing stage cancels only what feeds it.
     _task_scopes: list[anyio.CancelScope] = attrs.field(init=False)
 
@@ -91,6 +94,7 @@ class Runner(Generic[T]):
     def cancel(self) -> None:
         """Stop the run: every task is cancelled and torn down. Safe to call at any time."""
         self._scope.cancel()
+        self._drain_scope.cancel()
 
     def error(self) -> StreamError:
         """The failure to raise to the consumer: the first, with the others attached."""
@@ -128,6 +132,11 @@ class Runner(Generic[T]):
                     tg.start_soon(self._pump, name=f"rivusio:{SOURCE}")
                     for index, stage in enumerate(self.plan.stages, start=1):
                         tg.start_soon(self._stage, index, stage, name=f"rivusio:{stage.name}")
+            # The run lasts until the consumer has taken the last output, so that its time
+            # (and the throughput monitors report) includes a slow consumer.
+            self.output.close_sender()
+            with self._drain_scope:
+                await self.consumed.wait()
         except BaseExceptionGroup as group:
             # Stages catch Exception, so only KeyboardInterrupt, SystemExit and the like get
             # here. They are handed to the consumer, bare, instead of escaping from a task

@@ -57,7 +57,7 @@ async def test_async_with_has_torn_down_when_the_block_exits() -> None:
 async def test_async_with_lets_the_bodys_exception_out_unchanged() -> None:
     """An exception raised in the block comes out as it is, after teardown."""
     lookup = Lookup()
-    with pytest.raises(KeyError, match="'missing'"):
+    with assert_no_leaked_tasks(), pytest.raises(KeyError, match="'missing'"):
         async with AsyncStream(sensor()).through(lookup) as results:
             async for _ in results:
                 raise KeyError("missing")
@@ -100,7 +100,7 @@ async def test_bare_loop_left_early_tears_down_in_the_background() -> None:
         assert lookup.log == ["open"]  # cancelled, but not torn down yet
 
         started = anyio.current_time()
-        for _ in range(3):
+        for _ in range(6):
             await anyio.lowlevel.checkpoint()
         assert lookup.log == ["open", "close"]
         assert anyio.current_time() == started

@@ -439,3 +439,20 @@ def test_chained_sync_maps_are_timed_on_one_chunk_in_sixteen() -> None:
         70,
     ]
     assert metrics["processing_time"]["count"] == 210
+
+
+@pytest.mark.parametrize("style", ["async_with", "bare"])
+async def test_total_time_includes_a_slow_consumer(style: str) -> None:
+    """A run lasts until the consumer has taken the last output: 8 items at 0.125 s = 1 s."""
+    monitor = PipelineMonitor()
+    stream: AsyncStream[int] = AsyncStream(range(8)).through(Double())
+    stream.set_monitor(monitor)
+    if style == "async_with":
+        async with stream as results:
+            async for _ in results:
+                await anyio.sleep(0.125)
+    else:
+        async for _ in stream:
+            await anyio.sleep(0.125)
+    metrics = monitor.get_metrics()
+    assert (metrics["total_time"], metrics["throughput"]) == (1.0, 8.0)

@@ -621,6 +621,7 @@ async def test_key_state_returns_to_zero_after_many_keys() -> None:
             try:
                 outputs.extend(await runner.output.get())
             except anyio.EndOfStream:
+                runner.consumed.set()
                 break
     runner.output.close_receiver()
     assert held == [(0.375, 5000, 5000), (0.75, 0, 0), (1.125, 0, 0), (1.5, 0, 0)]
