@@ -64,13 +64,17 @@ class StreamPipe(BasePipe[InT, OutT]):
         async for item in stream:
             yield await self.process_item(item)
 
-    async def process_item(self, item: InT) -> OutT:
-        """Transform one item; the default returns it unchanged."""
-        return cast("OutT", item)
+    async def process_item(self, item: InT) -> Any:
+        """Transform one item; the default returns it unchanged.
+
+        Typed ``Any``: batch and window stages apply it inside a batch or window, where it
+        need not produce the stage's output type.
+        """
+        return item
 
     async def process(self, data: InT) -> OutT:
         """Run :meth:`process_item` on one value."""
-        return await self.process_item(data)
+        return cast("OutT", await self.process_item(data))
 
     async def setup(self) -> None:
         """Acquire resources; runs once per run of a stream, before the first item."""
@@ -78,7 +82,7 @@ class StreamPipe(BasePipe[InT, OutT]):
     async def teardown(self) -> None:
         """Release resources; runs once per run of a stream, also on error and cancellation."""
 
-    async def handle_error(self, error: Exception, data: InT) -> OutT:
+    async def handle_error(self, error: Exception, data: Any) -> OutT:
         """Recover from a failed :meth:`process_item` call (default: re-raise).
 
         Only used when :meth:`process_stream` is not overridden: the stage then applies

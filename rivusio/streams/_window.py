@@ -295,7 +295,7 @@ class WindowedStreamPipe(StreamPipe[InT, OutT]):
 
     # The window stage hands the failed window, not a single item, to handle_error, so the
     # parameter's type differs from StreamPipe's.
-    async def handle_error(self, error: Exception, data: list[InT]) -> OutT:  # type: ignore[override]
+    async def handle_error(self, error: Exception, data: list[InT]) -> OutT:
         """Recover from a failed :meth:`process_window` call (default: re-raise).
 
         Called after retries are exhausted; the returned value is emitted in place of the

@@ -19,9 +19,7 @@ from rivusio.testing import ScriptedSource, collect_timed
 class Doubler(BatchStreamPipe[int, list[int]]):
     """Doubles each item of a batch with process_items, which calls process_item per item."""
 
-    # StreamPipe types process_item's result as the stage's output, list[int]; in a batch
-    # stage it is one element of that list, hence the ignore for type checkers.
-    async def process_item(self, item: int) -> int:  # type: ignore[override]
+    async def process_item(self, item: int) -> int:
         return item * 2
 
     async def process_batch(self, batch: list[int]) -> list[int]:

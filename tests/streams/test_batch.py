@@ -140,9 +140,7 @@ async def test_guide_style_subclass_with_process_items() -> None:
         def __init__(self, batch_size: int) -> None:
             super().__init__(batch_size)
 
-        # StreamPipe types process_item's result as the stage's output type; in a batch
-        # stage it is the type of one element of process_items' list.
-        async def process_item(self, item: dict[str, int]) -> dict[str, int]:  # type: ignore[override]
+        async def process_item(self, item: dict[str, int]) -> dict[str, int]:
             return {"double": item["n"] * 2}
 
         async def process_batch(self, batch: list[dict[str, int]]) -> list[dict[str, int]]:
@@ -342,8 +340,7 @@ async def test_handle_error_replaces_the_batch_output() -> None:
     """handle_error(error, batch) returns the output emitted for a failed batch."""
 
     class Guarded(Recording):
-        # StreamPipe types handle_error's data as one item; a batch stage passes the batch.
-        async def handle_error(self, error: Exception, data: list[int]) -> list[int]:  # type: ignore[override]
+        async def handle_error(self, error: Exception, data: list[int]) -> list[int]:
             return [-len(data)]
 
     pipe = Guarded(2, bad=(3,))

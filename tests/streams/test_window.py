@@ -570,8 +570,7 @@ async def test_skip_dead_letter_retry_and_handle_error_for_windows() -> None:
     assert [(d.item, d.stage) for d in letters] == [([1, 2], "Recording")]
 
     class Guarded(Recording):
-        # StreamPipe types handle_error's data as one item; a window stage passes the window.
-        async def handle_error(self, error: Exception, data: list[int]) -> list[int]:  # type: ignore[override]
+        async def handle_error(self, error: Exception, data: list[int]) -> list[int]:
             return [-sum(data)]
 
     guarded = Guarded(2, bad=(3,))
