@@ -77,6 +77,7 @@ async def run_with_stats(source: Any, pipe: Any) -> tuple[list[Any], dict[str, S
             try:
                 outputs.extend(await runner.output.get())
             except anyio.EndOfStream:
+                runner.consumed.set()
                 break
     runner.output.close_receiver()
     assert not runner.failures
@@ -907,3 +908,198 @@ async def test_take_over_an_idle_source_ends_when_satisfied() -> None:
     results = [r async for r in AsyncStream(source).through(take(3))]
     assert results == [0, 1, 2]
     assert anyio.current_time() == 2.0
+
+
+# -- errors of the combining, keyed and time operators --------------------------------------
+
+
+async def broken_after_three() -> AsyncIterator[int]:
+    """1, 2, 3 at 0, 1 and 2 seconds, then OSError('disk gone') at 3 seconds."""
+    for i in (1, 2, 3):
+        yield i
+        await anyio.sleep(1)
+    raise OSError("disk gone")
+
+
+async def timed_until_failure(source: Any, pipe: Any) -> tuple[list[Any], StreamError]:
+    """The (time, output) pairs received before the StreamError, and the error."""
+    received: list[tuple[float, Any]] = []
+    with pytest.raises(StreamError) as info:
+        async for out in AsyncStream(source).through(pipe):
+            received.append((anyio.current_time(), out))
+    return received, info.value
+
+
+@pytest.mark.parametrize(
+    ("make", "expected", "diverted"),
+    [
+        pytest.param(
+            lambda _sink: zip([10, 20, 30, 40]),
+            [(0.0, (1, 10)), (1.0, (2, 20)), (2.0, (3, 30))],
+            [],
+            id="zip",
+        ),
+        pytest.param(
+            lambda _sink: zip_latest(ScriptedSource([(0.5, "a")])),
+            [(0.5, (1, "a")), (1.0, (2, "a")), (2.0, (3, "a"))],
+            [],
+            id="zip_latest",
+        ),
+        pytest.param(
+            lambda _sink: key_by(lambda x: x % 2),
+            [(0.0, (1, 1)), (1.0, (0, 2)), (2.0, (1, 3))],
+            [],
+            id="key_by",
+        ),
+        pytest.param(
+            lambda _sink: distinct(lambda x: x % 2), [(0.0, 1), (1.0, 2)], [], id="distinct"
+        ),
+        pytest.param(
+            lambda sink: branch(lambda x: x == 2, sink), [(0.0, 1), (2.0, 3)], [2], id="branch"
+        ),
+        # Items already received still pass at the paced rate, after the failure.
+        pytest.param(
+            lambda _sink: throttle(1, per=2.0, burst=1),
+            [(0.0, 1), (2.0, 2), (4.0, 3)],
+            [],
+            id="throttle",
+        ),
+        pytest.param(
+            lambda _sink: rate_limit(1, per=1.5, burst=1),
+            [(0.0, 1), (2.0, 3)],
+            [],
+            id="rate_limit",
+        ),
+        # The end of the stream flushes the waiting item at once.
+        pytest.param(lambda _sink: debounce(5), [(3.0, 3)], [], id="debounce"),
+        pytest.param(lambda _sink: delay(2), [(2.0, 1), (3.0, 2), (4.0, 3)], [], id="delay"),
+        pytest.param(lambda _sink: buffer(2), [(0.0, 1), (1.0, 2), (2.0, 3)], [], id="buffer"),
+    ],
+)
+async def test_source_failure_through_an_operator_delivers_what_came_before(
+    make: Callable[[list[int]], Any], expected: list[tuple[float, Any]], diverted: list[int]
+) -> None:
+    """A failing source is a StreamError for 'source' after every output that precedes it."""
+    sink: list[int] = []
+    received, error = await timed_until_failure(broken_after_three(), make(sink))
+    assert received == expected
+    assert sink == diverted
+    assert (error.stage, error.item, str(error)) == (
+        "source",
+        None,
+        "stage 'source' failed: OSError: disk gone",
+    )
+    assert isinstance(error.__cause__, OSError)
+
+
+def is_even(x: int) -> bool:
+    """A named predicate, so that the stage name is known."""
+    return x % 2 == 0
+
+
+@pytest.mark.parametrize(
+    ("make", "stage", "before", "diverted_before", "skipped", "diverted_skipped"),
+    [
+        pytest.param(
+            lambda sink, on_error: key_by(fail_on(2), on_error=on_error),
+            "key_by(check)",
+            [(0, 0), (1, 1)],
+            [],
+            [(0, 0), (1, 1), (1, 1), (3, 3), (0, 0)],
+            [],
+            id="key_by",
+        ),
+        pytest.param(
+            lambda sink, on_error: distinct(fail_on(2), on_error=on_error),
+            "distinct(check)",
+            [0, 1],
+            [],
+            [0, 1, 3],
+            [],
+            id="distinct",
+        ),
+        pytest.param(
+            lambda sink, on_error: branch(fail_on(2), sink, on_error=on_error),
+            "branch(check)",
+            [0],
+            [1],
+            [0, 0],
+            [1, 1, 3],
+            id="branch-pred",
+        ),
+        pytest.param(
+            lambda sink, on_error: branch(is_even, fail_on(2), on_error=on_error),
+            "branch(is_even)",
+            [1],
+            [],
+            [1, 1, 3],
+            [],
+            id="branch-sink",
+        ),
+    ],
+)
+async def test_operator_function_failure_names_the_stage_and_skip_drops_only_that_item(
+    make: Callable[[list[int], str], Any],
+    stage: str,
+    before: list[Any],
+    diverted_before: list[int],
+    skipped: list[Any],
+    diverted_skipped: list[int],
+) -> None:
+    """A raising function fails the stream naming the operator; "skip" loses only its item."""
+    items = [0, 1, 2, 1, 3, 0]
+    sink: list[int] = []
+    seen: list[Any] = []
+    with pytest.raises(StreamError) as info:
+        async for out in AsyncStream(items).through(make(sink, "raise")):
+            seen.append(out)
+    assert (seen, sink) == (before, diverted_before)
+    assert (info.value.stage, info.value.item, str(info.value)) == (
+        stage,
+        2,
+        f"stage '{stage}' failed: ValueError: bad 2",
+    )
+    sink.clear()
+    assert await run(items, make(sink, "skip")) == skipped
+    assert sink == diverted_skipped
+
+
+@pytest.mark.parametrize(
+    ("stream", "make", "stage", "expected"),
+    [
+        pytest.param(
+            range(10),
+            lambda: zip(broken_after_three()),
+            "zip",
+            [(0.0, (0, 1)), (1.0, (1, 2)), (2.0, (2, 3))],
+            id="zip",
+        ),
+        pytest.param(
+            range(10),
+            lambda: zip(broken_after_three(), name="pair"),
+            "pair",
+            [(0.0, (0, 1)), (1.0, (1, 2)), (2.0, (2, 3))],
+            id="zip-named",
+        ),
+        pytest.param(
+            ScriptedSource([(0.5, "a")]),
+            lambda: zip_latest(broken_after_three()),
+            "zip_latest",
+            [(0.5, ("a", 1)), (1.0, ("a", 2)), (2.0, ("a", 3))],
+            id="zip_latest",
+        ),
+    ],
+)
+async def test_failing_other_source_of_zip_names_the_zip_stage(
+    stream: Any, make: Callable[[], Any], stage: str, expected: list[tuple[float, Any]]
+) -> None:
+    """Another source that raises fails the stream naming the zip stage, after its outputs."""
+    received, error = await timed_until_failure(stream, make())
+    assert received == expected
+    assert (error.stage, error.item, str(error)) == (
+        stage,
+        None,
+        f"stage '{stage}' failed: OSError: disk gone",
+    )
+    assert isinstance(error.__cause__, OSError)
+    assert anyio.current_time() == 3.0
