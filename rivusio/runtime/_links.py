@@ -21,6 +21,9 @@ from anyio import WouldBlock
 from ..core._types import T
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 MAX_CHUNK = 256
@@ -81,6 +84,8 @@ class Link(Generic[T]):
     pressure_episodes: int = attrs.field(init=False, default=0)
     _under_pressure: bool = attrs.field(init=False, default=False)
     _receiver_closed: bool = attrs.field(init=False, default=False)
+    #: Called when the receiver has taken the last item (the runner's hook).
+    on_end: Callable[[], None] | None = attrs.field(init=False, default=None)
     _send: MemoryObjectSendStream[list[T]] = attrs.field(init=False)
     _receive: MemoryObjectReceiveStream[list[T]] = attrs.field(init=False)
 
@@ -208,10 +213,20 @@ class Link(Generic[T]):
             self.receiver_waiting = True
             try:
                 chunk = await self._receive.receive()
+            except anyio.EndOfStream:
+                self._ended()
+                raise
             finally:
                 self.receiver_waiting = False
+        except anyio.EndOfStream:
+            self._ended()
+            raise
         self.buffered -= len(chunk)
         return chunk
+
+    def _ended(self) -> None:
+        if self.on_end is not None:
+            self.on_end()
 
     @property
     def receiver_closed(self) -> bool:

@@ -10,6 +10,7 @@ bare ``ExceptionGroup``. Teardown hooks run shielded from cancellation, on every
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import itertools
 import sys
@@ -85,6 +86,9 @@ class Runner(Generic[T]):
         ]
         self.links.append(_link_into("consumer", default))
         self._task_scopes = [anyio.CancelScope() for _ in range(len(self.plan.stages) + 1)]
+        for position, stage in enumerate(self.plan.stages, start=1):
+            if getattr(stage, "own_inputs", False):
+                self.links[position - 1].on_end = functools.partial(self._input_ended, position)
 
     @property
     def output(self) -> Link[T]:
@@ -163,6 +167,15 @@ class Runner(Generic[T]):
         stage_failed(stage, error)
         self.failures.append(failure)
         self._stop_upstream(position)
+
+    def _input_ended(self, position: int) -> None:
+        """A stage with inputs of its own (merge, zip_latest) has drained its stream input.
+
+        After a failure upstream, that is all it must deliver: its other inputs may never
+        end, and would hold the StreamError back forever.
+        """
+        if self.failures:
+            self._task_scopes[position].cancel()
 
     def _stop_upstream(self, position: int) -> None:
         """Cancel everything feeding *position*: it has stopped reading (``take(n)``)."""

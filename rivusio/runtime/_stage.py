@@ -28,7 +28,13 @@ if TYPE_CHECKING:
 
 
 class Stage(Protocol):
-    """What the runner needs of a stage."""
+    """What the runner needs of a stage.
+
+    Two optional class attributes refine it: ``uses_timers`` (a ``SyncStream`` then reads a
+    blocking source in a worker thread, so the stage's timers keep running) and
+    ``own_inputs`` (the stage has inputs besides its inbox, as ``merge`` does: after a
+    failure upstream it is stopped once its inbox is drained).
+    """
 
     name: str
     """Shown in errors, metrics and task names."""

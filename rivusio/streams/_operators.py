@@ -587,6 +587,8 @@ class _Buffer(_Stage):
 class _Merge(_Stage):
     sources: tuple[Any, ...]
 
+    own_inputs: ClassVar[bool] = True
+
     async def run(self, inbox: Link[Any], outbox: Link[Any]) -> None:
         # Every input writes straight into the outbox. A link may have several senders: each
         # send takes the oldest pending items, and a full channel serves waiting senders in
@@ -653,6 +655,8 @@ class _ZipLatest(_Stage):
     others: tuple[Any, ...]
     partial: bool
     default: Any
+
+    own_inputs: ClassVar[bool] = True
 
     async def run(self, inbox: Link[Any], outbox: Link[Any]) -> None:
         arrivals: Link[tuple[int, Any]] = Link(f"{self.name}: arrivals", inbox.capacity)

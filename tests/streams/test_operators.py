@@ -1103,3 +1103,17 @@ async def test_failing_other_source_of_zip_names_the_zip_stage(
     )
     assert isinstance(error.__cause__, OSError)
     assert anyio.current_time() == 3.0
+
+
+@pytest.mark.parametrize("combine", ["merge", "zip_latest"])
+async def test_source_failure_is_not_hidden_by_an_endless_second_input(combine: str) -> None:
+    """merge/zip_latest with an endless other input still let the source's failure out."""
+
+    async def broken() -> AsyncIterator[int]:
+        yield 1
+        raise OSError("disk gone")
+
+    operator_stage = merge(endless()) if combine == "merge" else zip_latest(endless())
+    with anyio.fail_after(10), pytest.raises(StreamError, match="stage 'source' failed: OSError"):
+        async for _ in AsyncStream(broken()).through(operator_stage):
+            pass
